@@ -1,0 +1,125 @@
+/*
+ * hedge_abi.h - the hypercall ABI shared by the monitor and the guest runtime.
+ *
+ * A guest makes a hypercall by writing the 32-bit guest-physical address of
+ * an argument struct to I/O port HEDGE_HC_PORT_BASE + number.  Every argument
+ * struct starts with struct hedge_hc_header; the monitor refuses a call whose
+ * header does not carry HEDGE_ABI_VERSION.  Results are written back into the
+ * same struct before the vCPU resumes.
+ *
+ * The monitor hands the guest a struct hedge_boot_info at HEDGE_BOOT_INFO_ADDR
+ * (also passed in %rdi).  All structs are plain little-endian data with fixed
+ * sizes so the two sides never disagree about layout.
+ */
+#ifndef HEDGE_ABI_H
+#define HEDGE_ABI_H
+
+#include <stdint.h>
+
+#define HEDGE_ABI_VERSION 1u
+#define HEDGE_BOOT_MAGIC 0x65676465685f6248ull /* "Hb_hedge" */
+
+/* Guest-physical layout below 1 MiB, owned by the monitor. */
+#define HEDGE_BOOT_INFO_ADDR 0x1000u
+#define HEDGE_ARGS_ADDR 0x2000u  /* argv and envp strings, NUL-separated */
+#define HEDGE_ARGS_SIZE 0x8000u  /* 32 KiB */
+#define HEDGE_GDT_ADDR 0xa000u
+#define HEDGE_PML4_ADDR 0xb000u
+#define HEDGE_PDPT_ADDR 0xc000u
+#define HEDGE_PD_ADDR 0xd000u    /* HEDGE_MAX_MEM_GIB consecutive page directories */
+#define HEDGE_IDT_ADDR 0x1d000u  /* 256 gates, filled in by the guest */
+#define HEDGE_PT0_ADDR 0x1e000u  /* 4 KiB mappings of the first 2 MiB */
+#define HEDGE_TSS_ADDR 0x20000u  /* 64-bit TSS followed by its I/O permission bitmap */
+#define HEDGE_TSS_SIZE (104u + 8192u + 1u)
+#define HEDGE_SCRATCH_STACK 0x100000u /* ring-0 stack until the guest sets its own */
+#define HEDGE_IMAGE_MIN 0x100000u /* nothing of the image may sit below 1 MiB */
+#define HEDGE_MAX_MEM_GIB 16u
+
+/*
+ * The guest starts in ring 3 (CPL 3) with these selectors, and stays there:
+ * hypervisors that emulate ring 0 (such as PVM) run ring-3 code natively.
+ * The TSS's I/O bitmap lets ring 3 reach the hypercall ports and nothing
+ * else; ring 0 is entered only through the IDT, for CPU exceptions.
+ */
+#define HEDGE_SEL_KCODE 0x08u
+#define HEDGE_SEL_KDATA 0x10u
+#define HEDGE_SEL_UCODE 0x1bu
+#define HEDGE_SEL_UDATA 0x23u
+#define HEDGE_SEL_TSS 0x28u
+#define HEDGE_GDT_ENTRIES 7u
+
+#define HEDGE_HC_PORT_BASE 0x500u
+
+enum hedge_hypercall {
+	HEDGE_HC_CONSOLE_WRITE = 0,
+	HEDGE_HC_CLOCK_MONOTONIC = 1,
+	HEDGE_HC_CLOCK_WALL = 2,
+	HEDGE_HC_EXIT = 3,
+	HEDGE_HC_ABORT = 4,
+	HEDGE_HC_POLL = 5,
+	HEDGE_HC_RANDOM = 6,
+	HEDGE_HC_COUNT
+};
+
+struct hedge_hc_header {
+	uint32_t abi_version; /* HEDGE_ABI_VERSION */
+	int32_t ret;          /* 0 or a negative HEDGE_E* code, set by the monitor */
+};
+
+#define HEDGE_EOK 0
+#define HEDGE_EINVAL (-22)
+
+struct hedge_hc_console_write {
+	struct hedge_hc_header hdr;
+	uint64_t data; /* guest-physical address */
+	uint64_t len;
+};
+
+struct hedge_hc_clock {
+	struct hedge_hc_header hdr;
+	uint64_t ns; /* out: nanoseconds (monotonic since boot, or since the Unix epoch) */
+};
+
+struct hedge_hc_exit {
+	struct hedge_hc_header hdr;
+	int32_t status;
+	uint32_t pad;
+};
+
+#define HEDGE_ABORT_MSG_MAX 4096u
+struct hedge_hc_abort {
+	struct hedge_hc_header hdr;
+	uint64_t msg; /* guest-physical address of the message, not NUL-terminated */
+	uint64_t len; /* at most HEDGE_ABORT_MSG_MAX is shown */
+};
+
+/* Block until an event arrives or timeout_ns passes; ready reports which. */
+struct hedge_hc_poll {
+	struct hedge_hc_header hdr;
+	uint64_t timeout_ns; /* relative; 0 returns at once */
+	uint64_t ready;      /* out: bit mask of devices with pending events */
+};
+
+#define HEDGE_RANDOM_MAX 65536u
+struct hedge_hc_random {
+	struct hedge_hc_header hdr;
+	uint64_t buf; /* guest-physical address */
+	uint64_t len; /* at most HEDGE_RANDOM_MAX */
+};
+
+struct hedge_boot_info {
+	uint64_t magic;       /* HEDGE_BOOT_MAGIC */
+	uint32_t abi_version; /* HEDGE_ABI_VERSION */
+	uint32_t argc;
+	uint64_t mem_size;   /* bytes of guest-physical memory, starting at 0 */
+	uint64_t tsc_khz;    /* 0 when the monitor could not tell */
+	uint64_t wall_epoch_ns; /* wall clock at monotonic time 0 */
+	uint64_t args;       /* guest-physical address of argc NUL-terminated strings */
+	uint64_t args_size;  /* bytes used at args, environment strings included */
+	uint32_t envc;       /* environment strings follow the arguments */
+	uint32_t flags;
+	uint64_t image_end;  /* first byte after the highest loaded segment */
+	uint64_t reserved[8];
+};
+
+#endif

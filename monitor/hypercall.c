@@ -1,0 +1,201 @@
+/*
+ * hypercall.c - decoding and execution of guest hypercalls.
+ *
+ * hc_decode is the guest/monitor boundary: it reads the argument struct the
+ * guest points at, checks its ABI version, and turns every embedded guest
+ * address into a host pointer through gmem_at.  hc_execute only ever sees
+ * checked pointers.
+ */
+#include "hypercall.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "status.h"
+#include "vm.h"
+
+static const size_t arg_size[HEDGE_HC_COUNT] = {
+	[HEDGE_HC_CONSOLE_WRITE] = sizeof(struct hedge_hc_console_write),
+	[HEDGE_HC_CLOCK_MONOTONIC] = sizeof(struct hedge_hc_clock),
+	[HEDGE_HC_CLOCK_WALL] = sizeof(struct hedge_hc_clock),
+	[HEDGE_HC_EXIT] = sizeof(struct hedge_hc_exit),
+	[HEDGE_HC_ABORT] = sizeof(struct hedge_hc_abort),
+	[HEDGE_HC_POLL] = sizeof(struct hedge_hc_poll),
+	[HEDGE_HC_RANDOM] = sizeof(struct hedge_hc_random),
+};
+
+static const char *const hc_name[HEDGE_HC_COUNT] = {
+	[HEDGE_HC_CONSOLE_WRITE] = "console_write", [HEDGE_HC_CLOCK_MONOTONIC] = "clock_monotonic",
+	[HEDGE_HC_CLOCK_WALL] = "clock_wall",       [HEDGE_HC_EXIT] = "exit",
+	[HEDGE_HC_ABORT] = "abort",                 [HEDGE_HC_POLL] = "poll",
+	[HEDGE_HC_RANDOM] = "random",
+};
+
+static int reject(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* Translates a buffer named inside an argument struct; max bounds its length. */
+static int decode_buf(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t max,
+		      struct hc_request *req, char *err, size_t errlen)
+{
+	if (len > max)
+		return reject(err, errlen, ST_BAD_HYPERCALL,
+			      "bad hypercall %s: length %llu exceeds %llu", hc_name[req->nr],
+			      (unsigned long long)len, (unsigned long long)max);
+	req->u.buf.ptr = gmem_at(mem, gpa, len);
+	req->u.buf.len = len;
+	if (!req->u.buf.ptr)
+		return reject(err, errlen, ST_BAD_HYPERCALL,
+			      "bad hypercall %s: buffer 0x%llx+%llu is outside guest memory",
+			      hc_name[req->nr], (unsigned long long)gpa, (unsigned long long)len);
+	return 0;
+}
+
+int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct hc_request *req,
+	      char *err, size_t errlen)
+{
+	memset(req, 0, sizeof(*req));
+	if (port < HEDGE_HC_PORT_BASE || port >= HEDGE_HC_PORT_BASE + HEDGE_HC_COUNT)
+		return reject(err, errlen, ST_BAD_HYPERCALL, "bad hypercall: unknown port 0x%x",
+			      port);
+	req->nr = port - HEDGE_HC_PORT_BASE;
+	if (value % 8 != 0)
+		return reject(err, errlen, ST_BAD_HYPERCALL,
+			      "bad hypercall %s: argument address 0x%x is not 8-byte aligned",
+			      hc_name[req->nr], value);
+	void *args = gmem_at(mem, value, arg_size[req->nr]);
+	if (!args)
+		return reject(err, errlen, ST_BAD_HYPERCALL,
+			      "bad hypercall %s: argument address 0x%x is outside guest memory",
+			      hc_name[req->nr], value);
+	req->hdr = args;
+	if (req->hdr->abi_version != HEDGE_ABI_VERSION)
+		return reject(err, errlen, ST_BAD_ABI,
+			      "bad hypercall %s: guest ABI version %u, monitor speaks %u",
+			      hc_name[req->nr], req->hdr->abi_version, HEDGE_ABI_VERSION);
+
+	switch (req->nr) {
+	case HEDGE_HC_CONSOLE_WRITE: {
+		struct hedge_hc_console_write *a = args;
+		return decode_buf(mem, a->data, a->len, mem->size, req, err, errlen);
+	}
+	case HEDGE_HC_ABORT: {
+		struct hedge_hc_abort *a = args;
+		/* A too-long message is cut, not refused: the guest is already dying. */
+		uint64_t len = a->len > HEDGE_ABORT_MSG_MAX ? HEDGE_ABORT_MSG_MAX : a->len;
+		return decode_buf(mem, a->msg, len, HEDGE_ABORT_MSG_MAX, req, err, errlen);
+	}
+	case HEDGE_HC_RANDOM: {
+		struct hedge_hc_random *a = args;
+		return decode_buf(mem, a->buf, a->len, HEDGE_RANDOM_MAX, req, err, errlen);
+	}
+	case HEDGE_HC_EXIT:
+		req->u.status = ((struct hedge_hc_exit *)args)->status;
+		return 0;
+	case HEDGE_HC_POLL:
+		req->u.timeout_ns = ((struct hedge_hc_poll *)args)->timeout_ns;
+		return 0;
+	case HEDGE_HC_CLOCK_MONOTONIC:
+	case HEDGE_HC_CLOCK_WALL:
+	case HEDGE_HC_COUNT:
+		return 0;
+	}
+	return 0;
+}
+
+static void write_all(int fd, const uint8_t *p, uint64_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* a closed console drops output; the guest goes on */
+		p += n;
+		len -= (uint64_t)n;
+	}
+}
+
+/* Copies an abort message into one printable line. */
+static void sanitize_line(char *dst, size_t dstlen, const uint8_t *src, uint64_t len)
+{
+	size_t n = 0;
+	for (uint64_t i = 0; i < len && n + 1 < dstlen; i++) {
+		uint8_t c = src[i];
+		if (c == '\n' && i + 1 == len)
+			break;
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
+	}
+	dst[n] = '\0';
+}
+
+static void do_poll(struct hedge_hc_poll *a, uint64_t timeout_ns)
+{
+	/* Capped so the timespec cannot overflow; the guest loops on its own clock. */
+	const uint64_t max_ns = 3600ull * 1000000000ull;
+	if (timeout_ns > max_ns)
+		timeout_ns = max_ns;
+	struct timespec ts = {.tv_sec = timeout_ns / 1000000000ull,
+			      .tv_nsec = timeout_ns % 1000000000ull};
+	if (timeout_ns)
+		ppoll(NULL, 0, &ts, NULL);
+	a->ready = 0;
+}
+
+void hc_execute(struct vm *vm, const struct hc_request *req)
+{
+	struct hedge_hc_header *hdr = req->hdr;
+	hdr->ret = HEDGE_EOK;
+	switch (req->nr) {
+	case HEDGE_HC_CONSOLE_WRITE:
+		if (vm->console_fd >= 0)
+			write_all(vm->console_fd, req->u.buf.ptr, req->u.buf.len);
+		break;
+	case HEDGE_HC_CLOCK_MONOTONIC:
+		((struct hedge_hc_clock *)hdr)->ns = host_monotonic_ns() - vm->mono_base_ns;
+		break;
+	case HEDGE_HC_CLOCK_WALL:
+		((struct hedge_hc_clock *)hdr)->ns = host_realtime_ns();
+		break;
+	case HEDGE_HC_EXIT:
+		vm_stop(vm, req->u.status & 0xff, "%s", "");
+		break;
+	case HEDGE_HC_ABORT: {
+		char line[512];
+		sanitize_line(line, sizeof(line), req->u.buf.ptr, req->u.buf.len);
+		vm_stop(vm, ST_GUEST_ABORT, "guest aborted: %s", line);
+		break;
+	}
+	case HEDGE_HC_POLL:
+		do_poll((struct hedge_hc_poll *)hdr, req->u.timeout_ns);
+		break;
+	case HEDGE_HC_RANDOM: {
+		uint64_t done = 0;
+		while (done < req->u.buf.len) {
+			ssize_t n = getrandom(req->u.buf.ptr + done, req->u.buf.len - done, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				hdr->ret = HEDGE_EINVAL;
+				break;
+			}
+			done += (uint64_t)n;
+		}
+		break;
+	}
+	case HEDGE_HC_COUNT:
+		break;
+	}
+}

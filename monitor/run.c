@@ -1,0 +1,175 @@
+/*
+ * run.c - booting one image in one microVM: what `hedge run` does.
+ *
+ * The image is checked and loaded before /dev/kvm is touched, so a bad image
+ * is reported the same way on any host.  Each phase is timed because boot
+ * time is the number hedge is judged by.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "boot_info.h"
+#include "elf_load.h"
+#include "hedge_abi.h"
+#include "kvm.h"
+#include "sandbox.h"
+#include "status.h"
+#include "vm.h"
+#include "x86_64.h"
+
+struct phase_times {
+	uint64_t start, load, create_vm, memory, vcpu, sandbox, run;
+};
+
+static int fail(int status, const char *what, const char *detail)
+{
+	if (what)
+		fprintf(stderr, "hedge: %s: %s\n", what, detail);
+	else
+		fprintf(stderr, "hedge: %s\n", detail);
+	return status;
+}
+
+/* Maps the image file read-only; -1 with a reason for anything but a regular file. */
+static int map_image(const char *path, const uint8_t **data, size_t *size, char *err,
+		     size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "empty file, not an ELF image");
+		close(fd);
+		return -1;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map: %s", strerror(errno));
+		return -1;
+	}
+	*data = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+/* Resident guest pages, to tell the monitor's own footprint from the guest's. */
+static uint64_t guest_resident_kib(const struct vm *vm)
+{
+	unsigned char vec[4096];
+	uint64_t pages = vm->mem.size / 4096, resident = 0;
+	for (uint64_t first = 0; first < pages; first += sizeof(vec)) {
+		uint64_t n = pages - first < sizeof(vec) ? pages - first : sizeof(vec);
+		if (mincore(vm->mem.base + first * 4096, n * 4096, vec) < 0)
+			return 0;
+		for (uint64_t i = 0; i < n; i++)
+			resident += vec[i] & 1;
+	}
+	return resident * 4;
+}
+
+static void print_timings(const struct phase_times *t, const struct vm *vm)
+{
+	fprintf(stderr,
+		"{\"load_us\":%.1f,\"create_vm_us\":%.1f,\"memory_us\":%.1f,\"vcpu_us\":%.1f,"
+		"\"sandbox_us\":%.1f,\"run_us\":%.1f,\"total_us\":%.1f,\"mem_bytes\":%llu,"
+		"\"guest_resident_kib\":%llu}\n",
+		(t->load - t->start) / 1e3, (t->create_vm - t->load) / 1e3,
+		(t->memory - t->create_vm) / 1e3, (t->vcpu - t->memory) / 1e3,
+		(t->sandbox - t->vcpu) / 1e3, (t->run - t->sandbox) / 1e3,
+		(t->run - t->start) / 1e3, (unsigned long long)vm->mem.size,
+		(unsigned long long)guest_resident_kib(vm));
+}
+
+static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
+{
+	char err[512];
+	const uint8_t *file;
+	size_t file_size;
+	struct elf_image img;
+
+	if (map_image(cfg->image, &file, &file_size, err, sizeof(err)))
+		return fail(ST_IMAGE, cfg->image, err);
+	if (gmem_map(&vm->mem, cfg->mem_size)) {
+		munmap((void *)file, file_size);
+		return fail(ST_INTERNAL, "cannot reserve guest memory", strerror(errno));
+	}
+	int rc = elf_load(file, file_size, &vm->mem, &img, err, sizeof(err));
+	munmap((void *)file, file_size);
+	if (rc)
+		return fail(ST_IMAGE, cfg->image, err);
+	x86_write_tables(&vm->mem);
+	t->load = host_monotonic_ns();
+
+	if ((rc = kvm_create(vm, err, sizeof(err))) != 0)
+		return fail(rc, NULL, err);
+	t->create_vm = host_monotonic_ns();
+	if (kvm_set_memory(vm, err, sizeof(err)))
+		return fail(ST_INTERNAL, NULL, err);
+	t->memory = host_monotonic_ns();
+	if (kvm_create_vcpu(vm, err, sizeof(err)) ||
+	    x86_setup_vcpu(vm->kvm_fd, vm->vcpu_fd, img.entry, err, sizeof(err)))
+		return fail(ST_INTERNAL, NULL, err);
+
+	struct boot_params bp = {
+		.argc = cfg->argc,
+		.argv = cfg->argv,
+		.envc = cfg->envc,
+		.envp = cfg->envp,
+		.tsc_khz = kvm_tsc_khz(vm),
+		.image_end = img.image_end,
+	};
+	vm->mono_base_ns = host_monotonic_ns();
+	bp.wall_epoch_ns = host_realtime_ns();
+	if (boot_info_write(&vm->mem, &bp, err, sizeof(err)))
+		return fail(ST_USAGE, NULL, err);
+	t->vcpu = host_monotonic_ns();
+
+	if (sandbox_enter(vm, err, sizeof(err)))
+		return fail(ST_INTERNAL, NULL, err);
+	if (cfg->seccomp_probe)
+		syscall(SYS_getppid); /* forbidden: the process must die here */
+	t->sandbox = host_monotonic_ns();
+	return 0;
+}
+
+int hedge_run(const struct run_config *cfg)
+{
+	struct phase_times t = {.start = host_monotonic_ns()};
+	struct vm vm = {.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
+	vm.console_fd = cfg->quiet ? -1 : STDOUT_FILENO;
+
+	/* A reader that went away must not kill the VM; console output is dropped instead. */
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = boot(cfg, &vm, &t);
+	if (status == 0) {
+		kvm_run_loop(&vm);
+		t.run = host_monotonic_ns();
+		status = vm.exit_status;
+		if (vm.reason[0])
+			fprintf(stderr, "hedge: %s\n", vm.reason);
+		if (cfg->timings)
+			print_timings(&t, &vm);
+	}
+	kvm_destroy(&vm);
+	gmem_unmap(&vm.mem);
+	return status;
+}

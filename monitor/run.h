@@ -1,0 +1,24 @@
+/*
+ * run.h - booting one image in one microVM: what `hedge run` does.
+ */
+#ifndef HEDGE_RUN_H
+#define HEDGE_RUN_H
+
+#include <stdint.h>
+
+struct run_config {
+	const char *image;
+	uint64_t mem_size;
+	int quiet;    /* discard the guest console */
+	int timings;  /* print phase timings as one JSON line on stderr */
+	int argc;     /* guest argv, argv[0] included */
+	char *const *argv;
+	int envc;
+	char *const *envp;
+	int seccomp_probe; /* test hook: make a forbidden syscall once sandboxed */
+};
+
+/* Boots cfg->image and returns the status hedge run exits with (see status.h). */
+int hedge_run(const struct run_config *cfg);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * vm.h - the state of one microVM, shared by the monitor's modules.
+ */
+#ifndef HEDGE_VM_H
+#define HEDGE_VM_H
+
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+struct kvm_run;
+
+#define VM_REASON_MAX 600
+
+struct vm {
+	struct guest_mem mem;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run; /* the vCPU's shared run area */
+	uint64_t run_size;
+	int console_fd;      /* where guest console output goes; -1 discards it */
+	uint64_t mono_base_ns; /* host CLOCK_MONOTONIC at guest monotonic time 0 */
+
+	/* Set once the VM has ended: the status hedge run exits with, and why. */
+	int stopped;
+	int exit_status;
+	char reason[VM_REASON_MAX]; /* empty for a normal guest exit */
+};
+
+/* Ends the VM with status and a one-line reason (printf format). */
+void vm_stop(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+uint64_t host_monotonic_ns(void);
+uint64_t host_realtime_ns(void);
+
+#endif

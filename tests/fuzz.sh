@@ -1,0 +1,26 @@
+# tests/fuzz.sh - runs each libFuzzer harness for a bounded number of inputs.
+#
+# Seeds are the example images and a few hand-made hypercall inputs, so the
+# fuzzers start from valid structures rather than from nothing.
+
+fuzz_runs=${HEDGE_FUZZ_RUNS:-300000}
+
+fuzz_case() {
+	local name=$1 bin=$2 corpus=$3
+	t_begin "fuzz: $name ($fuzz_runs inputs)"
+	t_run "$bin" -runs="$fuzz_runs" -max_len=65536 -timeout=10 "$corpus"
+	expect_status 0
+	grep -q "Done $fuzz_runs runs" "$T_ERR" || t_fail "fuzzer did not finish its runs"
+	t_end
+}
+
+elf_corpus=$T_TMP/corpus-elf
+hc_corpus=$T_TMP/corpus-hc
+mkdir -p "$elf_corpus" "$hc_corpus"
+cp fuzz/corpus/elf/* "$elf_corpus"/ 2>/dev/null
+for img in build/examples/hello.hvt build/examples/exit_code.hvt; do
+	[ -f "$img" ] && cp "$img" "$elf_corpus/$(basename "$img")"
+done
+cp fuzz/corpus/hypercall/* "$hc_corpus"/ 2>/dev/null
+fuzz_case "ELF loader" build/fuzz/fuzz_elf "$elf_corpus"
+fuzz_case "hypercall decoding" build/fuzz/fuzz_hypercall "$hc_corpus"
