@@ -17,23 +17,23 @@
 #include <stdint.h>
 
 #define HEDGE_ABI_VERSION 1u
-#define HEDGE_BOOT_MAGIC 0x65676465685f6248ull /* "Hb_hedge" */
+#define HEDGE_BOOT_MAGIC  0x65676465685f6248ull /* "Hb_hedge" */
 
 /* Guest-physical layout below 1 MiB, owned by the monitor. */
 #define HEDGE_BOOT_INFO_ADDR 0x1000u
-#define HEDGE_ARGS_ADDR 0x2000u  /* argv and envp strings, NUL-separated */
-#define HEDGE_ARGS_SIZE 0x8000u  /* 32 KiB */
-#define HEDGE_GDT_ADDR 0xa000u
-#define HEDGE_PML4_ADDR 0xb000u
-#define HEDGE_PDPT_ADDR 0xc000u
-#define HEDGE_PD_ADDR 0xd000u    /* HEDGE_MAX_MEM_GIB consecutive page directories */
-#define HEDGE_IDT_ADDR 0x1d000u  /* 256 gates, filled in by the guest */
-#define HEDGE_PT0_ADDR 0x1e000u  /* 4 KiB mappings of the first 2 MiB */
-#define HEDGE_TSS_ADDR 0x20000u  /* 64-bit TSS followed by its I/O permission bitmap */
-#define HEDGE_TSS_SIZE (104u + 8192u + 1u)
-#define HEDGE_SCRATCH_STACK 0x100000u /* ring-0 stack until the guest sets its own */
-#define HEDGE_IMAGE_MIN 0x100000u /* nothing of the image may sit below 1 MiB */
-#define HEDGE_MAX_MEM_GIB 16u
+#define HEDGE_ARGS_ADDR      0x2000u /* argv and envp strings, NUL-separated */
+#define HEDGE_ARGS_SIZE      0x8000u /* 32 KiB */
+#define HEDGE_GDT_ADDR       0xa000u
+#define HEDGE_PML4_ADDR      0xb000u
+#define HEDGE_PDPT_ADDR      0xc000u
+#define HEDGE_PD_ADDR        0xd000u  /* HEDGE_MAX_MEM_GIB consecutive page directories */
+#define HEDGE_IDT_ADDR       0x1d000u /* 256 gates, filled in by the guest */
+#define HEDGE_PT0_ADDR       0x1e000u /* 4 KiB mappings of the first 2 MiB */
+#define HEDGE_TSS_ADDR       0x20000u /* 64-bit TSS followed by its I/O permission bitmap */
+#define HEDGE_TSS_SIZE       (104u + 8192u + 1u)
+#define HEDGE_SCRATCH_STACK  0x100000u /* ring-0 stack until the guest sets its own */
+#define HEDGE_IMAGE_MIN      0x100000u /* nothing of the image may sit below 1 MiB */
+#define HEDGE_MAX_MEM_GIB    16u
 
 /*
  * The guest starts in ring 3 (CPL 3) with these selectors, and stays there:
@@ -41,11 +41,11 @@
  * The TSS's I/O bitmap lets ring 3 reach the hypercall ports and nothing
  * else; ring 0 is entered only through the IDT, for CPU exceptions.
  */
-#define HEDGE_SEL_KCODE 0x08u
-#define HEDGE_SEL_KDATA 0x10u
-#define HEDGE_SEL_UCODE 0x1bu
-#define HEDGE_SEL_UDATA 0x23u
-#define HEDGE_SEL_TSS 0x28u
+#define HEDGE_SEL_KCODE   0x08u
+#define HEDGE_SEL_KDATA   0x10u
+#define HEDGE_SEL_UCODE   0x1bu
+#define HEDGE_SEL_UDATA   0x23u
+#define HEDGE_SEL_TSS     0x28u
 #define HEDGE_GDT_ENTRIES 7u
 
 #define HEDGE_HC_PORT_BASE 0x500u
@@ -66,7 +66,7 @@ struct hedge_hc_header {
 	int32_t ret;          /* 0 or a negative HEDGE_E* code, set by the monitor */
 };
 
-#define HEDGE_EOK 0
+#define HEDGE_EOK    0
 #define HEDGE_EINVAL (-22)
 
 struct hedge_hc_console_write {
@@ -111,14 +111,14 @@ struct hedge_boot_info {
 	uint64_t magic;       /* HEDGE_BOOT_MAGIC */
 	uint32_t abi_version; /* HEDGE_ABI_VERSION */
 	uint32_t argc;
-	uint64_t mem_size;   /* bytes of guest-physical memory, starting at 0 */
-	uint64_t tsc_khz;    /* 0 when the monitor could not tell */
+	uint64_t mem_size;      /* bytes of guest-physical memory, starting at 0 */
+	uint64_t tsc_khz;       /* 0 when the monitor could not tell */
 	uint64_t wall_epoch_ns; /* wall clock at monotonic time 0 */
-	uint64_t args;       /* guest-physical address of argc NUL-terminated strings */
-	uint64_t args_size;  /* bytes used at args, environment strings included */
-	uint32_t envc;       /* environment strings follow the arguments */
+	uint64_t args;          /* guest-physical address of argc NUL-terminated strings */
+	uint64_t args_size;     /* bytes used at args, environment strings included */
+	uint32_t envc;          /* environment strings follow the arguments */
 	uint32_t flags;
-	uint64_t image_end;  /* first byte after the highest loaded segment */
+	uint64_t image_end; /* first byte after the highest loaded segment */
 	uint64_t reserved[8];
 };
 

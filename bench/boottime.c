@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #define MAX_PHASES 9
-static const char *const phase_names[MAX_PHASES] = {
-	"load_us", "create_vm_us", "memory_us", "vcpu_us", "sandbox_us", "run_us", "total_us",
-	"guest_resident_kib", "mem_bytes"};
+static const char *const phase_names[MAX_PHASES] = {"load_us",  "create_vm_us",       "memory_us",
+                                                    "vcpu_us",  "sandbox_us",         "run_us",
+                                                    "total_us", "guest_resident_kib", "mem_bytes"};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 		wait4(pid, &status, 0, &ru);
 		wall[i] = now_us() - t0;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "boottime: run %d failed (status 0x%x): %s\n", i, status, buf);
+			fprintf(stderr, "boottime: run %d failed (status 0x%x): %s\n", i, status,
+			        buf);
 			return 1;
 		}
 		double v;

@@ -20,10 +20,17 @@ int parse_size(const char *text, uint64_t *bytes)
 	unsigned shift = 0;
 	if (*end) {
 		switch (toupper((unsigned char)*end)) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		default: return -1;
+		case 'K':
+			shift = 10;
+			break;
+		case 'M':
+			shift = 20;
+			break;
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return -1;
 		}
 		end++;
 		if (strcasecmp(end, "") != 0 && strcasecmp(end, "B") != 0 &&

@@ -14,40 +14,40 @@
 #include "status.h"
 
 #define DEFAULT_MEM (32ull << 20)
-#define MIN_MEM (2ull << 20)
-#define MAX_ENV 256
+#define MIN_MEM     (2ull << 20)
+#define MAX_ENV     256
 
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: hedge run [OPTIONS] IMAGE [--] [ARGS...]\n"
-		"\n"
-		"Boot the x86_64 unikernel ELF IMAGE in a KVM microVM. The guest's console goes\n"
-		"to stdout and its exit status becomes hedge's.\n"
-		"\n"
-		"Options:\n"
-		"  -m, --mem SIZE     Guest memory, e.g. 32M, 1G (default 32M, rounded up to 2M)\n"
-		"  -e, --env K=V      Set an environment variable in the guest (repeatable)\n"
-		"  -q, --quiet        Discard the guest's console output\n"
-		"      --timings      Print boot phase timings as JSON on stderr\n"
-		"  -h, --help         Show this help\n"
-		"\n"
-		"Exit status: the guest's own status, or\n"
-		"    2  bad image (not a file, not ELF, malformed, too large for --mem)\n"
-		"   64  bad command line\n"
-		"   69  /dev/kvm missing or unusable\n"
-		"   70  host-side failure\n"
-		"  120  guest aborted or hit a CPU exception\n"
-		"  121  guest triple fault\n"
-		"  122  bad hypercall (bad pointer, length or number)\n"
-		"  123  hypercall with another ABI version\n"
-		"  124  unexpected VM exit\n");
+	        "Usage: hedge run [OPTIONS] IMAGE [--] [ARGS...]\n"
+	        "\n"
+	        "Boot the x86_64 unikernel ELF IMAGE in a KVM microVM. The guest's console goes\n"
+	        "to stdout and its exit status becomes hedge's.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -m, --mem SIZE     Guest memory, e.g. 32M, 1G (default 32M, rounded up to 2M)\n"
+	        "  -e, --env K=V      Set an environment variable in the guest (repeatable)\n"
+	        "  -q, --quiet        Discard the guest's console output\n"
+	        "      --timings      Print boot phase timings as JSON on stderr\n"
+	        "  -h, --help         Show this help\n"
+	        "\n"
+	        "Exit status: the guest's own status, or\n"
+	        "    2  bad image (not a file, not ELF, malformed, too large for --mem)\n"
+	        "   64  bad command line\n"
+	        "   69  /dev/kvm missing or unusable\n"
+	        "   70  host-side failure\n"
+	        "  120  guest aborted or hit a CPU exception\n"
+	        "  121  guest triple fault\n"
+	        "  122  bad hypercall (bad pointer, length or number)\n"
+	        "  123  hypercall with another ABI version\n"
+	        "  124  unexpected VM exit\n");
 }
 
 static int usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "hedge run: %s%s%s (see 'hedge run --help')\n", msg, arg ? ": " : "",
-		arg ? arg : "");
+	        arg ? arg : "");
 	return ST_USAGE;
 }
 
@@ -84,8 +84,10 @@ int cmd_run(int argc, char **argv)
 		/* Options with a value accept "--opt VALUE" and "--opt=VALUE". */
 		const char *eq = strchr(opt, '=');
 		size_t name_len = eq ? (size_t)(eq - opt) : strlen(opt);
-		int is_mem = (name_len == 5 && strncmp(opt, "--mem", 5) == 0) || strcmp(opt, "-m") == 0;
-		int is_env = (name_len == 5 && strncmp(opt, "--env", 5) == 0) || strcmp(opt, "-e") == 0;
+		int is_mem =
+		    (name_len == 5 && strncmp(opt, "--mem", 5) == 0) || strcmp(opt, "-m") == 0;
+		int is_env =
+		    (name_len == 5 && strncmp(opt, "--env", 5) == 0) || strcmp(opt, "-e") == 0;
 		if (!is_mem && !is_env)
 			return usage_error("unknown option", opt);
 		if (eq)

@@ -9,16 +9,15 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: hedge COMMAND [OPTIONS]\n"
-		"\n"
-		"A lightweight hypervisor that boots unikernels in KVM microVMs.\n"
-		"\n"
-		"Commands:\n"
-		"  run       Boot a unikernel image and return its exit status\n"
-		"  version   Print the version\n"
-		"\n"
-		"Run 'hedge COMMAND --help' for more information on a command.\n");
+	fprintf(out, "Usage: hedge COMMAND [OPTIONS]\n"
+	             "\n"
+	             "A lightweight hypervisor that boots unikernels in KVM microVMs.\n"
+	             "\n"
+	             "Commands:\n"
+	             "  run       Boot a unikernel image and return its exit status\n"
+	             "  version   Print the version\n"
+	             "\n"
+	             "Run 'hedge COMMAND --help' for more information on a command.\n");
 }
 
 int main(int argc, char **argv)

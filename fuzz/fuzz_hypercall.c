@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (hdr < guest || hdr >= guest + FUZZ_MEM)
 			abort();
 		int has_buf = req.nr == HEDGE_HC_CONSOLE_WRITE || req.nr == HEDGE_HC_ABORT ||
-			      req.nr == HEDGE_HC_RANDOM;
+		              req.nr == HEDGE_HC_RANDOM;
 		if (has_buf && (req.u.buf.ptr < guest || req.u.buf.len > FUZZ_MEM ||
-				req.u.buf.ptr + req.u.buf.len > guest + FUZZ_MEM))
+		                req.u.buf.ptr + req.u.buf.len > guest + FUZZ_MEM))
 			abort();
 	} else if (rc != ST_BAD_HYPERCALL && rc != ST_BAD_ABI) {
 		abort();

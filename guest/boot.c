@@ -66,7 +66,7 @@ _Noreturn void hedge_boot(const struct hedge_boot_info *info)
 	boot_info = info;
 	if (info->magic != HEDGE_BOOT_MAGIC || info->abi_version != HEDGE_ABI_VERSION)
 		hedge_abort("boot info has ABI version %u, this runtime needs %u",
-			    info->abi_version, HEDGE_ABI_VERSION);
+		            info->abi_version, HEDGE_ABI_VERSION);
 	cpu_init();
 	mm_init();
 	clock_init();

@@ -11,7 +11,7 @@
 #include "hedge.h"
 #include "runtime.h"
 
-static uint64_t tsc_base;  /* TSC value at mono_base_ns */
+static uint64_t tsc_base; /* TSC value at mono_base_ns */
 static uint64_t mono_base_ns;
 static uint64_t ns_per_tick_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
 

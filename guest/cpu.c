@@ -22,14 +22,14 @@ struct idt_gate {
 } __attribute__((packed));
 
 #define GATE_INTERRUPT_RING0 0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define TSS_RSP0_OFFSET 4
-#define TSS_IST1_OFFSET 36
+#define TSS_RSP0_OFFSET      4
+#define TSS_IST1_OFFSET      36
 
 extern const uint64_t isr_table[32];
 extern char isr_spurious[];
 
 static void set_gate(volatile struct idt_gate *idt, unsigned vec, uint64_t handler, uint8_t attr,
-		     uint8_t ist)
+                     uint8_t ist)
 {
 	idt[vec].offset_low = handler & 0xffff;
 	idt[vec].selector = HEDGE_SEL_KCODE;
@@ -53,4 +53,3 @@ void cpu_init(void)
 		set_gate(idt, v, handler, GATE_INTERRUPT_RING0, 1);
 	}
 }
-

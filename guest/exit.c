@@ -68,7 +68,7 @@ _Noreturn void abort(void)
 }
 
 _Noreturn void __assert_fail(const char *expr, const char *file, unsigned int line,
-			     const char *func)
+                             const char *func)
 {
 	hedge_abort("assertion failed: %s (%s:%u, %s)", expr, file, line, func);
 }

@@ -15,13 +15,13 @@
 #include "hedge_heap.h"
 #include "runtime.h"
 
-#define PAGE 4096ull
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
-#define PTE_U (1ull << 2)
-#define PTE_PS (1ull << 7)
-#define PTE_RWU (PTE_P | PTE_W | PTE_U)
-#define PTE_ADDR 0x000ffffffffff000ull
+#define PAGE       4096ull
+#define PTE_P      (1ull << 0)
+#define PTE_W      (1ull << 1)
+#define PTE_U      (1ull << 2)
+#define PTE_PS     (1ull << 7)
+#define PTE_RWU    (PTE_P | PTE_W | PTE_U)
+#define PTE_ADDR   0x000ffffffffff000ull
 #define POOL_PAGES 64
 
 static uintptr_t pool_next; /* next free pool page, growing down */
@@ -75,6 +75,6 @@ void mm_init(void)
 	uintptr_t heap_start = ((uintptr_t)_end + PAGE - 1) & ~(PAGE - 1);
 	if (heap_start >= pool_floor)
 		hedge_abort("no memory left for the heap (image ends at 0x%lx)",
-			    (unsigned long)heap_start);
+		            (unsigned long)heap_start);
 	heap_init((void *)heap_start, pool_floor - heap_start);
 }

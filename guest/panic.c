@@ -21,28 +21,28 @@ struct trap_frame {
 };
 
 static const char *const vector_names[32] = {
-	"#DE divide error",
-	"#DB debug",
-	"NMI",
-	"#BP breakpoint",
-	"#OF overflow",
-	"#BR bound range",
-	"#UD invalid opcode",
-	"#NM device not available",
-	"#DF double fault",
-	"coprocessor segment overrun",
-	"#TS invalid TSS",
-	"#NP segment not present",
-	"#SS stack fault",
-	"#GP general protection",
-	"#PF page fault",
-	"reserved",
-	"#MF x87 floating point",
-	"#AC alignment check",
-	"#MC machine check",
-	"#XM SIMD floating point",
-	"#VE virtualization",
-	"#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor segment overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 floating point",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD floating point",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 static int in_panic;
@@ -54,11 +54,11 @@ _Noreturn void trap_handler(struct trap_frame *f)
 {
 	if (in_panic)
 		hedge_abort("CPU exception %lu while handling a CPU exception",
-			    (unsigned long)f->vector);
+		            (unsigned long)f->vector);
 	in_panic = 1;
 	uint64_t cr2 = f->cr2;
 	const char *name = f->vector < 32 && vector_names[f->vector] ? vector_names[f->vector]
-								   : "unexpected interrupt";
+	                                                             : "unexpected interrupt";
 	uintptr_t guard = (uintptr_t)__stack_guard;
 	int stack_overflow = f->vector == 14 && cr2 >= guard && cr2 < guard + 4096;
 	const char *ring = (f->cs & 3) == 3 ? "" : " in ring 0";
@@ -73,10 +73,10 @@ _Noreturn void trap_handler(struct trap_frame *f)
 
 	if (stack_overflow)
 		hedge_abort("stack overflow (CPU exception 14 #PF at 0x%lx, rip=0x%lx)",
-			    (unsigned long)cr2, (unsigned long)f->rip);
+		            (unsigned long)cr2, (unsigned long)f->rip);
 	if (f->vector == 14)
 		hedge_abort("CPU exception 14 (#PF page fault) accessing 0x%lx at rip=0x%lx",
-			    (unsigned long)cr2, (unsigned long)f->rip);
+		            (unsigned long)cr2, (unsigned long)f->rip);
 	hedge_abort("CPU exception %lu (%s) at rip=0x%lx", (unsigned long)f->vector, name,
-		    (unsigned long)f->rip);
+	            (unsigned long)f->rip);
 }

@@ -17,9 +17,9 @@ static inline void hypercall(unsigned nr, void *args)
 	struct hedge_hc_header *hdr = args;
 	hdr->abi_version = HEDGE_ABI_VERSION;
 	__asm__ volatile("outl %0, %w1"
-			 :
-			 : "a"((uint32_t)(uintptr_t)args), "Nd"((uint16_t)(HEDGE_HC_PORT_BASE + nr))
-			 : "memory");
+	                 :
+	                 : "a"((uint32_t)(uintptr_t)args), "Nd"((uint16_t)(HEDGE_HC_PORT_BASE + nr))
+	                 : "memory");
 }
 
 static inline uint64_t rdtsc(void)
@@ -41,6 +41,6 @@ void clock_init(void);
 void console_flush(void);
 
 extern char __image_start[], _end[], __stack_guard[], __stack_top[], __kstack_guard[],
-	__kstack_top[], __panic_stack_guard[], __panic_stack_top[];
+    __kstack_top[], __panic_stack_guard[], __panic_stack_top[];
 
 #endif

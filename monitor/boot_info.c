@@ -17,7 +17,7 @@ static int pack(uint8_t *area, uint64_t *used, int n, char *const *strs, char *e
 		size_t len = strlen(strs[i]) + 1;
 		if (len > HEDGE_ARGS_SIZE - *used) {
 			snprintf(err, errlen, "arguments and environment exceed %u bytes",
-				 HEDGE_ARGS_SIZE);
+			         HEDGE_ARGS_SIZE);
 			return -1;
 		}
 		memcpy(area + *used, strs[i], len);

@@ -46,12 +46,12 @@ static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t err
 		return fail(err, errlen, "ELF type %u is not a static executable", eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
 		return fail(err, errlen, "program header size %u, expected %zu", eh->e_phentsize,
-			    sizeof(Elf64_Phdr));
+		            sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0)
 		return fail(err, errlen, "no program headers");
 	if (eh->e_phnum > ELF_MAX_SEGMENTS)
 		return fail(err, errlen, "%u program headers, at most %u allowed", eh->e_phnum,
-			    ELF_MAX_SEGMENTS);
+		            ELF_MAX_SEGMENTS);
 	uint64_t table = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (eh->e_phoff > size || table > size - eh->e_phoff)
 		return fail(err, errlen, "truncated: program headers end past the file");
@@ -59,29 +59,31 @@ static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t err
 }
 
 static int check_segment(const Elf64_Phdr *ph, unsigned idx, size_t size, uint64_t mem_size,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return fail(err, errlen, "segment %u: file size exceeds memory size", idx);
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
 		return fail(err, errlen, "truncated: segment %u ends past the file", idx);
 	if (ph->p_vaddr != ph->p_paddr)
-		return fail(err, errlen, "segment %u: virtual address 0x%llx differs from physical 0x%llx",
-			    idx, (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_paddr);
+		return fail(err, errlen,
+		            "segment %u: virtual address 0x%llx differs from physical 0x%llx", idx,
+		            (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_paddr);
 	if (ph->p_paddr < HEDGE_IMAGE_MIN)
 		return fail(err, errlen,
-			    "segment %u at 0x%llx overlaps the monitor's reserved area below 0x%x", idx,
-			    (unsigned long long)ph->p_paddr, HEDGE_IMAGE_MIN);
+		            "segment %u at 0x%llx overlaps the monitor's reserved area below 0x%x",
+		            idx, (unsigned long long)ph->p_paddr, HEDGE_IMAGE_MIN);
 	if (ph->p_memsz > UINT64_MAX - ph->p_paddr || ph->p_paddr + ph->p_memsz > mem_size)
 		return fail(err, errlen,
-			    "image does not fit: segment %u ends at 0x%llx but guest memory is %llu MiB (try a larger --mem)",
-			    idx, (unsigned long long)(ph->p_paddr + ph->p_memsz),
-			    (unsigned long long)(mem_size >> 20));
+		            "image does not fit: segment %u ends at 0x%llx but guest memory is "
+		            "%llu MiB (try a larger --mem)",
+		            idx, (unsigned long long)(ph->p_paddr + ph->p_memsz),
+		            (unsigned long long)(mem_size >> 20));
 	return 0;
 }
 
 int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf_image *out,
-	     char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr loads[ELF_MAX_SEGMENTS];
@@ -90,7 +92,8 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 	if (size < sizeof(eh)) {
 		if (size >= SELFMAG && memcmp(file, ELFMAG, SELFMAG) != 0)
 			return fail(err, errlen, "not an ELF file (bad magic)");
-		return fail(err, errlen, "truncated: %zu bytes is shorter than an ELF header", size);
+		return fail(err, errlen, "truncated: %zu bytes is shorter than an ELF header",
+		            size);
 	}
 	memcpy(&eh, file, sizeof(eh));
 	if (check_header(&eh, size, err, errlen))
@@ -112,13 +115,15 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 	for (unsigned i = 0; i < nloads; i++)
 		for (unsigned j = i + 1; j < nloads; j++) {
 			const Elf64_Phdr *a = &loads[i], *b = &loads[j];
-			if (a->p_paddr < b->p_paddr + b->p_memsz && b->p_paddr < a->p_paddr + a->p_memsz)
-				return fail(err, errlen,
-					    "segments overlap: [0x%llx, 0x%llx) and [0x%llx, 0x%llx)",
-					    (unsigned long long)a->p_paddr,
-					    (unsigned long long)(a->p_paddr + a->p_memsz),
-					    (unsigned long long)b->p_paddr,
-					    (unsigned long long)(b->p_paddr + b->p_memsz));
+			if (a->p_paddr < b->p_paddr + b->p_memsz &&
+			    b->p_paddr < a->p_paddr + a->p_memsz)
+				return fail(
+				    err, errlen,
+				    "segments overlap: [0x%llx, 0x%llx) and [0x%llx, 0x%llx)",
+				    (unsigned long long)a->p_paddr,
+				    (unsigned long long)(a->p_paddr + a->p_memsz),
+				    (unsigned long long)b->p_paddr,
+				    (unsigned long long)(b->p_paddr + b->p_memsz));
 		}
 
 	int entry_ok = 0;
@@ -133,7 +138,7 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 	}
 	if (!entry_ok)
 		return fail(err, errlen, "entry point 0x%llx is outside every executable segment",
-			    (unsigned long long)eh.e_entry);
+		            (unsigned long long)eh.e_entry);
 
 	for (unsigned i = 0; i < nloads; i++) {
 		const Elf64_Phdr *ph = &loads[i];

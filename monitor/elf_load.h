@@ -24,6 +24,6 @@ struct elf_image {
  * written to mem unless the whole image is valid.
  */
 int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf_image *out,
-	     char *err, size_t errlen);
+             char *err, size_t errlen);
 
 #endif

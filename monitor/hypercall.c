@@ -21,20 +21,23 @@
 #include "vm.h"
 
 static const size_t arg_size[HEDGE_HC_COUNT] = {
-	[HEDGE_HC_CONSOLE_WRITE] = sizeof(struct hedge_hc_console_write),
-	[HEDGE_HC_CLOCK_MONOTONIC] = sizeof(struct hedge_hc_clock),
-	[HEDGE_HC_CLOCK_WALL] = sizeof(struct hedge_hc_clock),
-	[HEDGE_HC_EXIT] = sizeof(struct hedge_hc_exit),
-	[HEDGE_HC_ABORT] = sizeof(struct hedge_hc_abort),
-	[HEDGE_HC_POLL] = sizeof(struct hedge_hc_poll),
-	[HEDGE_HC_RANDOM] = sizeof(struct hedge_hc_random),
+    [HEDGE_HC_CONSOLE_WRITE] = sizeof(struct hedge_hc_console_write),
+    [HEDGE_HC_CLOCK_MONOTONIC] = sizeof(struct hedge_hc_clock),
+    [HEDGE_HC_CLOCK_WALL] = sizeof(struct hedge_hc_clock),
+    [HEDGE_HC_EXIT] = sizeof(struct hedge_hc_exit),
+    [HEDGE_HC_ABORT] = sizeof(struct hedge_hc_abort),
+    [HEDGE_HC_POLL] = sizeof(struct hedge_hc_poll),
+    [HEDGE_HC_RANDOM] = sizeof(struct hedge_hc_random),
 };
 
 static const char *const hc_name[HEDGE_HC_COUNT] = {
-	[HEDGE_HC_CONSOLE_WRITE] = "console_write", [HEDGE_HC_CLOCK_MONOTONIC] = "clock_monotonic",
-	[HEDGE_HC_CLOCK_WALL] = "clock_wall",       [HEDGE_HC_EXIT] = "exit",
-	[HEDGE_HC_ABORT] = "abort",                 [HEDGE_HC_POLL] = "poll",
-	[HEDGE_HC_RANDOM] = "random",
+    [HEDGE_HC_CONSOLE_WRITE] = "console_write",
+    [HEDGE_HC_CLOCK_MONOTONIC] = "clock_monotonic",
+    [HEDGE_HC_CLOCK_WALL] = "clock_wall",
+    [HEDGE_HC_EXIT] = "exit",
+    [HEDGE_HC_ABORT] = "abort",
+    [HEDGE_HC_POLL] = "poll",
+    [HEDGE_HC_RANDOM] = "random",
 };
 
 static int reject(char *err, size_t errlen, int status, const char *fmt, ...)
@@ -48,43 +51,43 @@ static int reject(char *err, size_t errlen, int status, const char *fmt, ...)
 
 /* Translates a buffer named inside an argument struct; max bounds its length. */
 static int decode_buf(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t max,
-		      struct hc_request *req, char *err, size_t errlen)
+                      struct hc_request *req, char *err, size_t errlen)
 {
 	if (len > max)
 		return reject(err, errlen, ST_BAD_HYPERCALL,
-			      "bad hypercall %s: length %llu exceeds %llu", hc_name[req->nr],
-			      (unsigned long long)len, (unsigned long long)max);
+		              "bad hypercall %s: length %llu exceeds %llu", hc_name[req->nr],
+		              (unsigned long long)len, (unsigned long long)max);
 	req->u.buf.ptr = gmem_at(mem, gpa, len);
 	req->u.buf.len = len;
 	if (!req->u.buf.ptr)
 		return reject(err, errlen, ST_BAD_HYPERCALL,
-			      "bad hypercall %s: buffer 0x%llx+%llu is outside guest memory",
-			      hc_name[req->nr], (unsigned long long)gpa, (unsigned long long)len);
+		              "bad hypercall %s: buffer 0x%llx+%llu is outside guest memory",
+		              hc_name[req->nr], (unsigned long long)gpa, (unsigned long long)len);
 	return 0;
 }
 
 int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct hc_request *req,
-	      char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	memset(req, 0, sizeof(*req));
 	if (port < HEDGE_HC_PORT_BASE || port >= HEDGE_HC_PORT_BASE + HEDGE_HC_COUNT)
 		return reject(err, errlen, ST_BAD_HYPERCALL, "bad hypercall: unknown port 0x%x",
-			      port);
+		              port);
 	req->nr = port - HEDGE_HC_PORT_BASE;
 	if (value % 8 != 0)
 		return reject(err, errlen, ST_BAD_HYPERCALL,
-			      "bad hypercall %s: argument address 0x%x is not 8-byte aligned",
-			      hc_name[req->nr], value);
+		              "bad hypercall %s: argument address 0x%x is not 8-byte aligned",
+		              hc_name[req->nr], value);
 	void *args = gmem_at(mem, value, arg_size[req->nr]);
 	if (!args)
 		return reject(err, errlen, ST_BAD_HYPERCALL,
-			      "bad hypercall %s: argument address 0x%x is outside guest memory",
-			      hc_name[req->nr], value);
+		              "bad hypercall %s: argument address 0x%x is outside guest memory",
+		              hc_name[req->nr], value);
 	req->hdr = args;
 	if (req->hdr->abi_version != HEDGE_ABI_VERSION)
 		return reject(err, errlen, ST_BAD_ABI,
-			      "bad hypercall %s: guest ABI version %u, monitor speaks %u",
-			      hc_name[req->nr], req->hdr->abi_version, HEDGE_ABI_VERSION);
+		              "bad hypercall %s: guest ABI version %u, monitor speaks %u",
+		              hc_name[req->nr], req->hdr->abi_version, HEDGE_ABI_VERSION);
 
 	switch (req->nr) {
 	case HEDGE_HC_CONSOLE_WRITE: {
@@ -148,7 +151,7 @@ static void do_poll(struct hedge_hc_poll *a, uint64_t timeout_ns)
 	if (timeout_ns > max_ns)
 		timeout_ns = max_ns;
 	struct timespec ts = {.tv_sec = timeout_ns / 1000000000ull,
-			      .tv_nsec = timeout_ns % 1000000000ull};
+	                      .tv_nsec = timeout_ns % 1000000000ull};
 	if (timeout_ns)
 		ppoll(NULL, 0, &ts, NULL);
 	a->ready = 0;

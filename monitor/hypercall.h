@@ -35,7 +35,7 @@ struct hc_request {
  * VM (ST_BAD_HYPERCALL, ST_BAD_ABI) with a one-line reason in err.
  */
 int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct hc_request *req,
-	      char *err, size_t errlen);
+              char *err, size_t errlen);
 
 /* Carries out a decoded hypercall; may stop the VM (exit, abort). */
 void hc_execute(struct vm *vm, const struct hc_request *req);

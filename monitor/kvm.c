@@ -35,19 +35,21 @@ int kvm_create(struct vm *vm, char *err, size_t errlen)
 		int e = errno;
 		if (e == ENOENT)
 			snprintf(err, errlen,
-				 "%s does not exist: KVM is not available on this host (enable virtualization, load kvm_intel or kvm_amd)",
-				 dev);
+			         "%s does not exist: KVM is not available on this host (enable "
+			         "virtualization, load kvm_intel or kvm_amd)",
+			         dev);
 		else if (e == EACCES || e == EPERM)
 			snprintf(err, errlen,
-				 "no permission to open %s (run as root or join the kvm group)", dev);
+			         "no permission to open %s (run as root or join the kvm group)",
+			         dev);
 		else
 			snprintf(err, errlen, "cannot open %s: %s", dev, strerror(e));
 		return ST_NO_KVM;
 	}
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION) {
-		snprintf(err, errlen, "%s is not a usable KVM device (API version %d, need %d)", dev,
-			 api, KVM_API_VERSION);
+		snprintf(err, errlen, "%s is not a usable KVM device (API version %d, need %d)",
+		         dev, api, KVM_API_VERSION);
 		return ST_NO_KVM;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -61,10 +63,10 @@ int kvm_create(struct vm *vm, char *err, size_t errlen)
 int kvm_set_memory(struct vm *vm, char *err, size_t errlen)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uint64_t)(uintptr_t)vm->mem.base,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = vm->mem.size,
+	    .userspace_addr = (uint64_t)(uintptr_t)vm->mem.base,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		snprintf(err, errlen, "cannot give the VM its memory: %s", strerror(errno));
@@ -114,9 +116,9 @@ static void handle_io(struct vm *vm)
 	struct kvm_run *run = vm->run;
 	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1) {
 		vm_stop(vm, ST_BAD_HYPERCALL,
-			"bad hypercall: unexpected %s of %u bytes at port 0x%x (rip=0x%llx)",
-			run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read", run->io.size,
-			run->io.port, guest_rip(vm));
+		        "bad hypercall: unexpected %s of %u bytes at port 0x%x (rip=0x%llx)",
+		        run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read", run->io.size,
+		        run->io.port, guest_rip(vm));
 		return;
 	}
 	uint32_t value;
@@ -140,29 +142,29 @@ static void handle_exit(struct vm *vm)
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		vm_stop(vm, ST_GUEST_TRIPLE, "guest triple fault: the vCPU shut down (rip=0x%llx)",
-			guest_rip(vm));
+		        guest_rip(vm));
 		break;
 	case KVM_EXIT_HLT:
 		vm_stop(vm, ST_GUEST_EXIT_UNEXPECTED,
-			"guest halted with nothing to wake it (rip=0x%llx)", guest_rip(vm));
+		        "guest halted with nothing to wake it (rip=0x%llx)", guest_rip(vm));
 		break;
 	case KVM_EXIT_MMIO:
 		vm_stop(vm, ST_GUEST_EXIT_UNEXPECTED,
-			"guest accessed 0x%llx, which is not guest memory (rip=0x%llx)",
-			(unsigned long long)run->mmio.phys_addr, guest_rip(vm));
+		        "guest accessed 0x%llx, which is not guest memory (rip=0x%llx)",
+		        (unsigned long long)run->mmio.phys_addr, guest_rip(vm));
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		vm_stop(vm, ST_GUEST_EXIT_UNEXPECTED,
-			"KVM could not enter the guest (hardware reason 0x%llx)",
-			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		        "KVM could not enter the guest (hardware reason 0x%llx)",
+		        (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vm_stop(vm, ST_GUEST_EXIT_UNEXPECTED, "KVM internal error %u (rip=0x%llx)",
-			run->internal.suberror, guest_rip(vm));
+		        run->internal.suberror, guest_rip(vm));
 		break;
 	default:
 		vm_stop(vm, ST_GUEST_EXIT_UNEXPECTED, "unexpected VM exit %u (rip=0x%llx)",
-			run->exit_reason, guest_rip(vm));
+		        run->exit_reason, guest_rip(vm));
 		break;
 	}
 }

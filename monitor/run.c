@@ -40,8 +40,7 @@ static int fail(int status, const char *what, const char *detail)
 }
 
 /* Maps the image file read-only; -1 with a reason for anything but a regular file. */
-static int map_image(const char *path, const uint8_t **data, size_t *size, char *err,
-		     size_t errlen)
+static int map_image(const char *path, const uint8_t **data, size_t *size, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -88,14 +87,14 @@ static uint64_t guest_resident_kib(const struct vm *vm)
 static void print_timings(const struct phase_times *t, const struct vm *vm)
 {
 	fprintf(stderr,
-		"{\"load_us\":%.1f,\"create_vm_us\":%.1f,\"memory_us\":%.1f,\"vcpu_us\":%.1f,"
-		"\"sandbox_us\":%.1f,\"run_us\":%.1f,\"total_us\":%.1f,\"mem_bytes\":%llu,"
-		"\"guest_resident_kib\":%llu}\n",
-		(t->load - t->start) / 1e3, (t->create_vm - t->load) / 1e3,
-		(t->memory - t->create_vm) / 1e3, (t->vcpu - t->memory) / 1e3,
-		(t->sandbox - t->vcpu) / 1e3, (t->run - t->sandbox) / 1e3,
-		(t->run - t->start) / 1e3, (unsigned long long)vm->mem.size,
-		(unsigned long long)guest_resident_kib(vm));
+	        "{\"load_us\":%.1f,\"create_vm_us\":%.1f,\"memory_us\":%.1f,\"vcpu_us\":%.1f,"
+	        "\"sandbox_us\":%.1f,\"run_us\":%.1f,\"total_us\":%.1f,\"mem_bytes\":%llu,"
+	        "\"guest_resident_kib\":%llu}\n",
+	        (t->load - t->start) / 1e3, (t->create_vm - t->load) / 1e3,
+	        (t->memory - t->create_vm) / 1e3, (t->vcpu - t->memory) / 1e3,
+	        (t->sandbox - t->vcpu) / 1e3, (t->run - t->sandbox) / 1e3,
+	        (t->run - t->start) / 1e3, (unsigned long long)vm->mem.size,
+	        (unsigned long long)guest_resident_kib(vm));
 }
 
 static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
@@ -129,12 +128,12 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 		return fail(ST_INTERNAL, NULL, err);
 
 	struct boot_params bp = {
-		.argc = cfg->argc,
-		.argv = cfg->argv,
-		.envc = cfg->envc,
-		.envp = cfg->envp,
-		.tsc_khz = kvm_tsc_khz(vm),
-		.image_end = img.image_end,
+	    .argc = cfg->argc,
+	    .argv = cfg->argv,
+	    .envc = cfg->envc,
+	    .envp = cfg->envp,
+	    .tsc_khz = kvm_tsc_khz(vm),
+	    .image_end = img.image_end,
 	};
 	vm->mono_base_ns = host_monotonic_ns();
 	bp.wall_epoch_ns = host_realtime_ns();

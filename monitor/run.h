@@ -9,9 +9,9 @@
 struct run_config {
 	const char *image;
 	uint64_t mem_size;
-	int quiet;    /* discard the guest console */
-	int timings;  /* print phase timings as one JSON line on stderr */
-	int argc;     /* guest argv, argv[0] included */
+	int quiet;   /* discard the guest console */
+	int timings; /* print phase timings as one JSON line on stderr */
+	int argc;    /* guest argv, argv[0] included */
 	char *const *argv;
 	int envc;
 	char *const *envp;

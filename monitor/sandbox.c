@@ -29,16 +29,35 @@ const char *__asan_default_options(void)
 int sandbox_enter(const struct vm *vm, char *err, size_t errlen)
 {
 	static const int plain[] = {
-		SCMP_SYS(write),         SCMP_SYS(writev),        SCMP_SYS(ppoll),
-		SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom),
-		SCMP_SYS(exit),          SCMP_SYS(exit_group),    SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(close),         SCMP_SYS(munmap),        SCMP_SYS(fstat),
-		SCMP_SYS(newfstatat),    SCMP_SYS(brk),           SCMP_SYS(mincore),
+		SCMP_SYS(write),
+		SCMP_SYS(writev),
+		SCMP_SYS(ppoll),
+		SCMP_SYS(clock_gettime),
+		SCMP_SYS(clock_nanosleep),
+		SCMP_SYS(getrandom),
+		SCMP_SYS(exit),
+		SCMP_SYS(exit_group),
+		SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(close),
+		SCMP_SYS(munmap),
+		SCMP_SYS(fstat),
+		SCMP_SYS(newfstatat),
+		SCMP_SYS(brk),
+		SCMP_SYS(mincore),
 #if defined(__SANITIZE_ADDRESS__)
 		/* The sanitizer runtime maps shadow memory and reports through these. */
-		SCMP_SYS(mmap), SCMP_SYS(madvise), SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(prctl), SCMP_SYS(sched_yield),
-		SCMP_SYS(readlink), SCMP_SYS(openat), SCMP_SYS(read), SCMP_SYS(mprotect),
+		SCMP_SYS(mmap),
+		SCMP_SYS(madvise),
+		SCMP_SYS(sigaltstack),
+		SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(getpid),
+		SCMP_SYS(gettid),
+		SCMP_SYS(prctl),
+		SCMP_SYS(sched_yield),
+		SCMP_SYS(readlink),
+		SCMP_SYS(openat),
+		SCMP_SYS(read),
+		SCMP_SYS(mprotect),
 #endif
 	};
 	static const unsigned long vcpu_requests[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS};
@@ -53,8 +72,8 @@ int sandbox_enter(const struct vm *vm, char *err, size_t errlen)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
 	for (size_t i = 0; i < sizeof(vcpu_requests) / sizeof(vcpu_requests[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vcpu_fd),
-				      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)vcpu_requests[i]));
+		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vcpu_fd),
+		                      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)vcpu_requests[i]));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -19,7 +19,7 @@ struct vm {
 	int vcpu_fd;
 	struct kvm_run *run; /* the vCPU's shared run area */
 	uint64_t run_size;
-	int console_fd;      /* where guest console output goes; -1 discards it */
+	int console_fd;        /* where guest console output goes; -1 discards it */
 	uint64_t mono_base_ns; /* host CLOCK_MONOTONIC at guest monotonic time 0 */
 
 	/* Set once the VM has ended: the status hedge run exits with, and why. */
@@ -29,8 +29,7 @@ struct vm {
 };
 
 /* Ends the VM with status and a one-line reason (printf format). */
-void vm_stop(struct vm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void vm_stop(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 uint64_t host_monotonic_ns(void);
 uint64_t host_realtime_ns(void);

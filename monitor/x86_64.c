@@ -26,24 +26,24 @@
 
 #include "hedge_abi.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
-#define PTE_U (1ull << 2)
-#define PTE_PS (1ull << 7)
+#define PTE_P   (1ull << 0)
+#define PTE_W   (1ull << 1)
+#define PTE_U   (1ull << 2)
+#define PTE_PS  (1ull << 7)
 #define PTE_RWU (PTE_P | PTE_W | PTE_U)
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
+#define CR0_PE         (1ull << 0)
+#define CR0_MP         (1ull << 1)
+#define CR0_ET         (1ull << 4)
+#define CR0_NE         (1ull << 5)
+#define CR0_WP         (1ull << 16)
+#define CR0_PG         (1ull << 31)
+#define CR4_PAE        (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
+#define EFER_LME       (1ull << 8)
+#define EFER_LMA       (1ull << 10)
+#define EFER_NXE       (1ull << 11)
 
 #define TSS_IOMAP_OFFSET 104u
 
@@ -57,7 +57,7 @@ static void write_gdt(struct guest_mem *mem)
 	gdt[3] = 0x00affa000000ffffull; /* 64-bit code, ring 3 */
 	gdt[4] = 0x00cff2000000ffffull; /* data, ring 3 */
 	gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bull << 40) |
-		 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	         (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
 	gdt[6] = base >> 32;
 }
 
@@ -72,7 +72,7 @@ static void write_tss(struct guest_mem *mem)
 	uint8_t *bitmap = tss + TSS_IOMAP_OFFSET;
 	memset(bitmap, 0xff, 8192 + 1);
 	for (unsigned port = HEDGE_HC_PORT_BASE; port < HEDGE_HC_PORT_BASE + 0x100; port++)
-		bitmap[port / 8] &= (uint8_t)~(1u << (port % 8));
+		bitmap[port / 8] &= (uint8_t) ~(1u << (port % 8));
 }
 
 static void write_page_tables(struct guest_mem *mem)

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 		raw_out(port, (uint32_t)(uintptr_t)&args);
 	} else if (strcmp(how, "abi") == 0) {
 		args.hdr.abi_version = HEDGE_ABI_VERSION + 41;
-		args.data = (uint64_t)(uintptr_t)"x";
+		args.data = (uint64_t)(uintptr_t) "x";
 		args.len = 1;
 		raw_out(port, (uint32_t)(uintptr_t)&args);
 	} else if (strcmp(how, "port") == 0) {

@@ -34,10 +34,14 @@ static size_t random_size(void)
 {
 	uint64_t r = rng();
 	switch (r % 4) {
-	case 0: return 1 + (r >> 8) % 64;
-	case 1: return 1 + (r >> 8) % 1024;
-	case 2: return 1 + (r >> 8) % 16384;
-	default: return 1 + (r >> 8) % (256 * 1024);
+	case 0:
+		return 1 + (r >> 8) % 64;
+	case 1:
+		return 1 + (r >> 8) % 1024;
+	case 2:
+		return 1 + (r >> 8) % 16384;
+	default:
+		return 1 + (r >> 8) % (256 * 1024);
 	}
 }
 

@@ -453,12 +453,22 @@ static void format_double(struct sink *out, const struct spec *sp, double value)
 	if (conv == 'g' || conv == 'G') {
 		/* %g: P significant digits, in %e style if the exponent is extreme. */
 		long sig = precision ? precision : 1;
+		long unrounded_x = dec.len ? dec.exp10 : 0;
 
 		round_decimal(&dec, sig);
 		long x = dec.len ? dec.exp10 : 0;
 
 		scientific = !(sig > x && x >= -4);
 		precision = scientific ? sig - 1 : sig - 1 - x;
+		/*
+		 * glibc quirk, copied so output matches the host: when rounding
+		 * carries into a new digit (99.7 at %#.2g) and that forces %e
+		 * style, glibc keeps the digit count it had planned for %f
+		 * style, printing "1.e+02" where C would say "1.0e+02".  Only
+		 * visible with '#', as trailing zeros are dropped otherwise.
+		 */
+		if (scientific && unrounded_x == sig - 1)
+			precision = 0;
 		if (!alt) {
 			/* Drop trailing zeros: show only digits that are significant. */
 			size_t needed = scientific ? (dec.len ? (size_t)dec.len - 1 : 0)

@@ -18,21 +18,21 @@ struct test_case {
 
 static int check_case_failed;
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
+#define CHECK(cond)                                                                         \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
 			printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			check_case_failed = 1;                                             \
-		}                                                                          \
+			check_case_failed = 1;                                              \
+		}                                                                           \
 	} while (0)
 
-#define CHECK_CONTAINS(haystack, needle)                                                     \
-	do {                                                                                 \
-		if (!strstr((haystack), (needle))) {                                         \
+#define CHECK_CONTAINS(haystack, needle)                                                          \
+	do {                                                                                      \
+		if (!strstr((haystack), (needle))) {                                              \
 			printf("    %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, \
-			       (haystack), (needle));                                        \
-			check_case_failed = 1;                                               \
-		}                                                                            \
+			       (haystack), (needle));                                             \
+			check_case_failed = 1;                                                    \
+		}                                                                                 \
 	} while (0)
 
 static inline int run_tests(const struct test_case *cases, size_t n)

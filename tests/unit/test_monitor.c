@@ -44,12 +44,22 @@ static void make_image(struct image *im)
 	eh->e_ehsize = sizeof(Elf64_Ehdr);
 	eh->e_phentsize = sizeof(Elf64_Phdr);
 	eh->e_phnum = 2;
-	im->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 4096,
-				 .p_vaddr = 0x100000, .p_paddr = 0x100000, .p_filesz = 64,
-				 .p_memsz = 64, .p_align = 4096};
-	im->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 4096 + 64,
-				 .p_vaddr = 0x102000, .p_paddr = 0x102000, .p_filesz = 64,
-				 .p_memsz = 0x3000, .p_align = 4096};
+	im->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                         .p_flags = PF_R | PF_X,
+	                         .p_offset = 4096,
+	                         .p_vaddr = 0x100000,
+	                         .p_paddr = 0x100000,
+	                         .p_filesz = 64,
+	                         .p_memsz = 64,
+	                         .p_align = 4096};
+	im->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                         .p_flags = PF_R | PF_W,
+	                         .p_offset = 4096 + 64,
+	                         .p_vaddr = 0x102000,
+	                         .p_paddr = 0x102000,
+	                         .p_filesz = 64,
+	                         .p_memsz = 0x3000,
+	                         .p_align = 4096};
 	for (int i = 0; i < 128; i++)
 		im->bytes[4096 + i] = (uint8_t)(i + 1);
 }
@@ -251,7 +261,7 @@ static void fixture(struct hc_fixture *f)
 static int decode(struct hc_fixture *f, unsigned nr, uint32_t addr, struct hc_request *req)
 {
 	return hc_decode(&f->mem, (uint16_t)(HEDGE_HC_PORT_BASE + nr), addr, req, f->err,
-			 sizeof(f->err));
+	                 sizeof(f->err));
 }
 
 static void test_hc_console_ok(void)
@@ -359,22 +369,22 @@ static void test_parse_size(void)
 int main(void)
 {
 	static const struct test_case cases[] = {
-		{"elf: valid image loads, bss untouched", test_elf_valid},
-		{"elf: truncated header", test_elf_truncated_header},
-		{"elf: not ELF", test_elf_bad_magic},
-		{"elf: wrong class, endianness, machine, type", test_elf_wrong_class_and_machine},
-		{"elf: program header table checks", test_elf_program_headers},
-		{"elf: truncated segments", test_elf_segment_truncated},
-		{"elf: reserved area and overlapping segments", test_elf_reserved_and_overlap},
-		{"elf: larger than guest memory", test_elf_too_large},
-		{"elf: entry point outside executable segments", test_elf_entry},
-		{"guest address check bounds and overflow", test_gmem_at},
-		{"hypercall: console write decodes", test_hc_console_ok},
-		{"hypercall: bad port and argument address", test_hc_bad_port_and_address},
-		{"hypercall: ABI version mismatch", test_hc_bad_abi},
-		{"hypercall: buffers outside memory or too long", test_hc_bad_buffers},
-		{"hypercall: abort message is cut, not trusted", test_hc_abort_message_cut},
-		{"cli: memory size parsing", test_parse_size},
+	    {"elf: valid image loads, bss untouched", test_elf_valid},
+	    {"elf: truncated header", test_elf_truncated_header},
+	    {"elf: not ELF", test_elf_bad_magic},
+	    {"elf: wrong class, endianness, machine, type", test_elf_wrong_class_and_machine},
+	    {"elf: program header table checks", test_elf_program_headers},
+	    {"elf: truncated segments", test_elf_segment_truncated},
+	    {"elf: reserved area and overlapping segments", test_elf_reserved_and_overlap},
+	    {"elf: larger than guest memory", test_elf_too_large},
+	    {"elf: entry point outside executable segments", test_elf_entry},
+	    {"guest address check bounds and overflow", test_gmem_at},
+	    {"hypercall: console write decodes", test_hc_console_ok},
+	    {"hypercall: bad port and argument address", test_hc_bad_port_and_address},
+	    {"hypercall: ABI version mismatch", test_hc_bad_abi},
+	    {"hypercall: buffers outside memory or too long", test_hc_bad_buffers},
+	    {"hypercall: abort message is cut, not trusted", test_hc_abort_message_cut},
+	    {"cli: memory size parsing", test_parse_size},
 	};
 	return run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 }
