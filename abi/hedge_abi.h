@@ -58,6 +58,7 @@ enum hedge_hypercall {
 	HEDGE_HC_ABORT = 4,
 	HEDGE_HC_POLL = 5,
 	HEDGE_HC_RANDOM = 6,
+	HEDGE_HC_CONSOLE_READ = 7,
 	HEDGE_HC_COUNT
 };
 
@@ -67,12 +68,25 @@ struct hedge_hc_header {
 };
 
 #define HEDGE_EOK    0
+#define HEDGE_EIO    (-5)
 #define HEDGE_EINVAL (-22)
 
+#define HEDGE_STREAM_STDOUT 1u
+#define HEDGE_STREAM_STDERR 2u
 struct hedge_hc_console_write {
 	struct hedge_hc_header hdr;
-	uint64_t data; /* guest-physical address */
+	uint64_t data;   /* guest-physical address */
 	uint64_t len;
+	uint32_t stream; /* HEDGE_STREAM_STDOUT or HEDGE_STREAM_STDERR */
+	uint32_t pad;
+};
+
+/* Reads the monitor's stdin; blocks until data, end of file (nread 0) or error. */
+struct hedge_hc_console_read {
+	struct hedge_hc_header hdr;
+	uint64_t buf; /* guest-physical address */
+	uint64_t len;
+	uint64_t nread; /* out */
 };
 
 struct hedge_hc_clock {
@@ -93,11 +107,13 @@ struct hedge_hc_abort {
 	uint64_t len; /* at most HEDGE_ABORT_MSG_MAX is shown */
 };
 
-/* Block until an event arrives or timeout_ns passes; ready reports which. */
+/* Block until an event in interest arrives or timeout_ns passes; ready reports which. */
+#define HEDGE_EVENT_STDIN (1ull << 0) /* the monitor's stdin is readable (or at EOF) */
 struct hedge_hc_poll {
 	struct hedge_hc_header hdr;
 	uint64_t timeout_ns; /* relative; 0 returns at once */
-	uint64_t ready;      /* out: bit mask of devices with pending events */
+	uint64_t interest;   /* HEDGE_EVENT_* bits to wait for */
+	uint64_t ready;      /* out: HEDGE_EVENT_* bits that are pending */
 };
 
 #define HEDGE_RANDOM_MAX 65536u
@@ -118,8 +134,22 @@ struct hedge_boot_info {
 	uint64_t args_size;     /* bytes used at args, environment strings included */
 	uint32_t envc;          /* environment strings follow the arguments */
 	uint32_t flags;
-	uint64_t image_end; /* first byte after the highest loaded segment */
+	uint64_t image_end;  /* first byte after the highest loaded segment */
+	uint64_t heap_start; /* first free byte after the image and what the monitor loaded */
+	uint64_t fs_table;   /* guest-physical address of fs_count struct hedge_fs_entry */
+	uint32_t fs_count;
+	uint32_t pad;
 	uint64_t reserved[8];
+};
+
+/*
+ * A directory the monitor loaded into guest memory (hedge run --dir), as a
+ * ustar archive, to appear at guest_path in the guest's file system.
+ */
+struct hedge_fs_entry {
+	uint64_t path;     /* guest-physical address of a NUL-terminated guest path */
+	uint64_t tar;      /* guest-physical address of the archive */
+	uint64_t tar_size; /* bytes */
 };
 
 #endif

@@ -10,12 +10,15 @@
 
 #include "cli.h"
 #include "hedge_abi.h"
+#include "cache.h"
 #include "run.h"
 #include "status.h"
 
 #define DEFAULT_MEM (32ull << 20)
 #define MIN_MEM     (2ull << 20)
 #define MAX_ENV     256
+#define MAX_DIRS    32
+#define DEFAULT_WASM_MEM (256ull << 20)
 
 static void run_usage(FILE *out)
 {
@@ -23,11 +26,17 @@ static void run_usage(FILE *out)
 	        "Usage: hedge run [OPTIONS] IMAGE [--] [ARGS...]\n"
 	        "\n"
 	        "Boot the x86_64 unikernel ELF IMAGE in a KVM microVM. The guest's console goes\n"
-	        "to stdout and its exit status becomes hedge's.\n"
+	        "to stdout and stderr, it reads stdin, and its exit status becomes hedge's.\n"
+	        "IMAGE may be a WebAssembly module (.wasm): it is built into an image first,\n"
+	        "once, and cached by its sha256 (see 'hedge build --help').\n"
 	        "\n"
 	        "Options:\n"
-	        "  -m, --mem SIZE     Guest memory, e.g. 32M, 1G (default 32M, rounded up to 2M)\n"
+	        "  -m, --mem SIZE     Guest memory, e.g. 32M, 1G (default 32M, 256M for .wasm;\n"
+	        "                     rounded up to 2M)\n"
 	        "  -e, --env K=V      Set an environment variable in the guest (repeatable)\n"
+	        "      --dir HOST[::GUEST]\n"
+	        "                     Give the guest a copy of directory HOST at GUEST\n"
+	        "                     (default: HOST as given); writes stay inside the VM\n"
 	        "  -q, --quiet        Discard the guest's console output\n"
 	        "      --timings      Print boot phase timings as JSON on stderr\n"
 	        "  -h, --help         Show this help\n"
@@ -44,6 +53,32 @@ static void run_usage(FILE *out)
 	        "  124  unexpected VM exit\n");
 }
 
+/* Splits wasmtime's HOST[::GUEST]; GUEST defaults to HOST as given. */
+static int split_dir(const char *spec, char **host, char **guest)
+{
+	const char *sep = strstr(spec, "::");
+	size_t host_len = sep ? (size_t)(sep - spec) : strlen(spec);
+	if (host_len == 0 || (sep && sep[2] == '\0'))
+		return -1;
+	*host = strndup(spec, host_len);
+	*guest = strdup(sep ? sep + 2 : *host);
+	return *host && *guest ? 0 : -1;
+}
+
+static int is_wasm_module(const char *path)
+{
+	size_t len = strlen(path);
+	if (len >= 5 && strcmp(path + len - 5, ".wasm") == 0)
+		return 1;
+	unsigned char magic[4] = {0};
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t got = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	return got == 4 && memcmp(magic, "\0asm", 4) == 0;
+}
+
 static int usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "hedge run: %s%s%s (see 'hedge run --help')\n", msg, arg ? ": " : "",
@@ -56,6 +91,9 @@ int cmd_run(int argc, char **argv)
 	struct run_config cfg = {.mem_size = DEFAULT_MEM};
 	char *env[MAX_ENV];
 	int envc = 0;
+	char *dir_host[MAX_DIRS], *dir_guest[MAX_DIRS];
+	int ndirs = 0;
+	int mem_given = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -88,7 +126,8 @@ int cmd_run(int argc, char **argv)
 		    (name_len == 5 && strncmp(opt, "--mem", 5) == 0) || strcmp(opt, "-m") == 0;
 		int is_env =
 		    (name_len == 5 && strncmp(opt, "--env", 5) == 0) || strcmp(opt, "-e") == 0;
-		if (!is_mem && !is_env)
+		int is_dir = name_len == 5 && strncmp(opt, "--dir", 5) == 0;
+		if (!is_mem && !is_env && !is_dir)
 			return usage_error("unknown option", opt);
 		if (eq)
 			val = eq + 1;
@@ -99,6 +138,13 @@ int cmd_run(int argc, char **argv)
 		if (is_mem) {
 			if (parse_size(val, &cfg.mem_size))
 				return usage_error("bad memory size", val);
+			mem_given = 1;
+		} else if (is_dir) {
+			if (ndirs == MAX_DIRS)
+				return usage_error("too many --dir options", NULL);
+			if (split_dir(val, &dir_host[ndirs], &dir_guest[ndirs]))
+				return usage_error("--dir needs HOST[::GUEST]", val);
+			ndirs++;
 		} else {
 			if (!strchr(val, '=') || val[0] == '=')
 				return usage_error("environment must be K=V", val);
@@ -111,6 +157,19 @@ int cmd_run(int argc, char **argv)
 		return usage_error("missing IMAGE", NULL);
 
 	cfg.image = argv[i];
+	char cached_image[4096];
+	if (is_wasm_module(argv[i])) {
+		char err[512];
+		int status = cache_image_for_wasm(argv[i], cached_image, sizeof(cached_image),
+						  cfg.quiet, err, sizeof(err));
+		if (status) {
+			fprintf(stderr, "hedge: %s\n", err);
+			return status;
+		}
+		cfg.image = cached_image;
+		if (!mem_given)
+			cfg.mem_size = DEFAULT_WASM_MEM;
+	}
 	/* argv[0] of the guest is the image as named, like a program's own name. */
 	int first_arg = i + 1;
 	if (first_arg < argc && strcmp(argv[first_arg], "--") == 0)
@@ -135,7 +194,14 @@ int cmd_run(int argc, char **argv)
 	cfg.argv = gargv;
 	cfg.envc = envc;
 	cfg.envp = env;
+	cfg.ndirs = ndirs;
+	cfg.dir_host = (const char *const *)dir_host;
+	cfg.dir_guest = (const char *const *)dir_guest;
 	int status = hedge_run(&cfg);
 	free(gargv);
+	for (int d = 0; d < ndirs; d++) {
+		free(dir_host[d]);
+		free(dir_guest[d]);
+	}
 	return status;
 }

@@ -14,6 +14,7 @@ static void usage(FILE *out)
 	             "A lightweight hypervisor that boots unikernels in KVM microVMs.\n"
 	             "\n"
 	             "Commands:\n"
+	             "  build     Compile a WebAssembly module into a unikernel image\n"
 	             "  run       Boot a unikernel image and return its exit status\n"
 	             "  version   Print the version\n"
 	             "\n"
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "build") == 0)
+		return cmd_build(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("hedge %s\n", HEDGE_VERSION);
 		return 0;

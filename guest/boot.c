@@ -35,6 +35,29 @@ uint64_t hedge_mem_size(void)
 	return boot_info->mem_size;
 }
 
+/* Written by hedge build --dir into the image; absent otherwise. */
+extern const struct hedge_fs_image __hedge_embedded_fs[] __attribute__((weak));
+extern const size_t __hedge_embedded_fs_count __attribute__((weak));
+
+size_t hedge_fs_images(struct hedge_fs_image *out, size_t max)
+{
+	size_t embedded = &__hedge_embedded_fs_count ? __hedge_embedded_fs_count : 0;
+	size_t n = 0;
+	for (size_t i = 0; i < embedded; i++, n++)
+		if (n < max)
+			out[n] = __hedge_embedded_fs[i];
+	const struct hedge_fs_entry *loaded =
+		(const struct hedge_fs_entry *)(uintptr_t)boot_info->fs_table;
+	for (uint32_t i = 0; i < boot_info->fs_count; i++, n++)
+		if (n < max)
+			out[n] = (struct hedge_fs_image){
+				.guest_path = (const char *)(uintptr_t)loaded[i].path,
+				.tar = (const void *)(uintptr_t)loaded[i].tar,
+				.size = loaded[i].tar_size,
+			};
+	return n;
+}
+
 char *getenv(const char *name)
 {
 	size_t len = strlen(name);

@@ -52,9 +52,9 @@ uint64_t hedge_clock_cpu_ns(void)
 	return hedge_clock_monotonic_ns();
 }
 
-uint64_t hedge_poll(uint64_t timeout_ns)
+uint64_t hedge_poll(uint64_t interest, uint64_t timeout_ns)
 {
-	struct hedge_hc_poll args = {.timeout_ns = timeout_ns};
+	struct hedge_hc_poll args = {.timeout_ns = timeout_ns, .interest = interest};
 	hypercall(HEDGE_HC_POLL, &args);
 	return args.ready;
 }
@@ -65,22 +65,25 @@ void hedge_sleep_ns(uint64_t ns)
 	uint64_t deadline = now + ns;
 	/* The monitor's sleep and our clock are different clocks: loop on ours. */
 	while (now < deadline) {
-		hedge_poll(deadline - now);
+		hedge_poll(0, deadline - now);
 		now = hedge_clock_monotonic_ns();
 	}
 }
 
 void hedge_yield(void)
 {
-	hedge_poll(0);
+	hedge_poll(0, 0);
 }
 
 int hedge_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	while (len > 0) {
-		size_t chunk = len > HEDGE_RANDOM_MAX ? HEDGE_RANDOM_MAX : len;
-		struct hedge_hc_random args = {.buf = (uint64_t)(uintptr_t)p, .len = chunk};
+		uintptr_t pa;
+		size_t chunk = mm_phys_span((uintptr_t)p, len > HEDGE_RANDOM_MAX ? HEDGE_RANDOM_MAX : len, &pa);
+		if (chunk == 0)
+			return -1;
+		struct hedge_hc_random args = {.buf = pa, .len = chunk};
 		hypercall(HEDGE_HC_RANDOM, &args);
 		if (args.hdr.ret != 0)
 			return -1;

@@ -23,10 +23,36 @@ FILE *stderr = &stderr_file;
 static char line[4096];
 static size_t line_len;
 
+/* One hypercall per physically contiguous piece of buf: usually exactly one. */
+void hedge_console_write_stream(unsigned stream, const char *buf, size_t len)
+{
+	while (len > 0) {
+		uintptr_t pa;
+		size_t span = mm_phys_span((uintptr_t)buf, len, &pa);
+		if (span == 0)
+			return;
+		struct hedge_hc_console_write args = {.data = pa, .len = span, .stream = stream};
+		hypercall(HEDGE_HC_CONSOLE_WRITE, &args);
+		buf += span;
+		len -= span;
+	}
+}
+
 void hedge_console_write(const char *buf, size_t len)
 {
-	struct hedge_hc_console_write args = {.data = (uint64_t)(uintptr_t)buf, .len = len};
-	hypercall(HEDGE_HC_CONSOLE_WRITE, &args);
+	hedge_console_write_stream(HEDGE_STREAM_STDOUT, buf, len);
+}
+
+/* Reads at most the first physically contiguous piece: a short read is allowed. */
+long hedge_console_read(void *buf, size_t len)
+{
+	uintptr_t pa;
+	size_t span = mm_phys_span((uintptr_t)buf, len, &pa);
+	if (span == 0 && len > 0)
+		return -1;
+	struct hedge_hc_console_read args = {.buf = pa, .len = span};
+	hypercall(HEDGE_HC_CONSOLE_READ, &args);
+	return args.hdr.ret < 0 ? args.hdr.ret : (long)args.nread;
 }
 
 void console_flush(void)

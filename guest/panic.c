@@ -47,6 +47,12 @@ static const char *const vector_names[32] = {
 
 static int in_panic;
 
+/*
+ * Lets a subsystem that owns part of the address space (the wasm runtime)
+ * name a fault as its own, e.g. a wasm out-of-bounds access; NULL otherwise.
+ */
+const char *panic_explain(unsigned long vector, uint64_t cr2) __attribute__((weak));
+
 /* Entered in ring 3 on the panic stack, from isr.S; never returns. */
 _Noreturn void trap_handler(struct trap_frame *f);
 
@@ -62,6 +68,9 @@ _Noreturn void trap_handler(struct trap_frame *f)
 	uintptr_t guard = (uintptr_t)__stack_guard;
 	int stack_overflow = f->vector == 14 && cr2 >= guard && cr2 < guard + 4096;
 	const char *ring = (f->cs & 3) == 3 ? "" : " in ring 0";
+	const char *explained = panic_explain ? panic_explain(f->vector, cr2) : NULL;
+	if (explained)
+		hedge_abort("%s", explained);
 
 	printf("\n*** guest panic: CPU exception %lu (%s)%s, error code 0x%lx\n",
 	       (unsigned long)f->vector, name, ring, (unsigned long)f->error);

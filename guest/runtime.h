@@ -35,6 +35,19 @@ void ring0_flush_tlb(void);
 void mm_init(void);
 /* Removes the 4 KiB page at va from the page tables; flush the TLB after. */
 void mm_unmap_page(uintptr_t va);
+/*
+ * Maps the 4 KiB page at virtual va to physical pa, taking any page tables it
+ * needs from the heap; 0, or -1 when the heap is exhausted.  va must not lie
+ * inside a 2 MiB mapping (use addresses above guest memory).
+ */
+int mm_map_page(uintptr_t va, uintptr_t pa);
+/*
+ * Hypercalls take guest-physical addresses, but buffers may live in mapped
+ * regions such as wasm linear memory.  Returns how many bytes from va on are
+ * physically contiguous (at most len, 0 if va is not mapped) and sets *pa to
+ * the physical address of va.
+ */
+size_t mm_phys_span(uintptr_t va, size_t len, uintptr_t *pa);
 /* A zeroed, page-aligned physical page for page tables; aborts when none is left. */
 void *mm_alloc_page(void);
 void clock_init(void);

@@ -9,6 +9,13 @@
 
 #include "guest_mem.h"
 
+/* A directory for the guest's file system, already archived (ustar). */
+struct boot_fs {
+	const char *guest_path;
+	const uint8_t *tar;
+	size_t size;
+};
+
 struct boot_params {
 	int argc;
 	char *const *argv;
@@ -17,9 +24,14 @@ struct boot_params {
 	uint64_t tsc_khz;
 	uint64_t wall_epoch_ns;
 	uint64_t image_end;
+	int nfs;
+	const struct boot_fs *fs;
 };
 
-/* Writes struct hedge_boot_info and the argument strings; -1 if they do not fit. */
+/*
+ * Writes struct hedge_boot_info, the argument strings and the directories
+ * (copied after the image, page-aligned); -1 with a reason if they do not fit.
+ */
 int boot_info_write(struct guest_mem *mem, const struct boot_params *p, char *err, size_t errlen);
 
 #endif

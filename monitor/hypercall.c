@@ -28,6 +28,7 @@ static const size_t arg_size[HEDGE_HC_COUNT] = {
     [HEDGE_HC_ABORT] = sizeof(struct hedge_hc_abort),
     [HEDGE_HC_POLL] = sizeof(struct hedge_hc_poll),
     [HEDGE_HC_RANDOM] = sizeof(struct hedge_hc_random),
+    [HEDGE_HC_CONSOLE_READ] = sizeof(struct hedge_hc_console_read),
 };
 
 static const char *const hc_name[HEDGE_HC_COUNT] = {
@@ -38,6 +39,7 @@ static const char *const hc_name[HEDGE_HC_COUNT] = {
     [HEDGE_HC_ABORT] = "abort",
     [HEDGE_HC_POLL] = "poll",
     [HEDGE_HC_RANDOM] = "random",
+    [HEDGE_HC_CONSOLE_READ] = "console_read",
 };
 
 static int reject(char *err, size_t errlen, int status, const char *fmt, ...)
@@ -92,7 +94,15 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 	switch (req->nr) {
 	case HEDGE_HC_CONSOLE_WRITE: {
 		struct hedge_hc_console_write *a = args;
+		if (a->stream != HEDGE_STREAM_STDOUT && a->stream != HEDGE_STREAM_STDERR)
+			return reject(err, errlen, ST_BAD_HYPERCALL,
+				      "bad hypercall console_write: unknown stream %u", a->stream);
+		req->stream = a->stream;
 		return decode_buf(mem, a->data, a->len, mem->size, req, err, errlen);
+	}
+	case HEDGE_HC_CONSOLE_READ: {
+		struct hedge_hc_console_read *a = args;
+		return decode_buf(mem, a->buf, a->len, mem->size, req, err, errlen);
 	}
 	case HEDGE_HC_ABORT: {
 		struct hedge_hc_abort *a = args;
@@ -107,9 +117,16 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 	case HEDGE_HC_EXIT:
 		req->u.status = ((struct hedge_hc_exit *)args)->status;
 		return 0;
-	case HEDGE_HC_POLL:
-		req->u.timeout_ns = ((struct hedge_hc_poll *)args)->timeout_ns;
+	case HEDGE_HC_POLL: {
+		struct hedge_hc_poll *a = args;
+		if (a->interest & ~(uint64_t)HEDGE_EVENT_STDIN)
+			return reject(err, errlen, ST_BAD_HYPERCALL,
+				      "bad hypercall poll: unknown events 0x%llx",
+				      (unsigned long long)a->interest);
+		req->u.poll.timeout_ns = a->timeout_ns;
+		req->u.poll.interest = a->interest;
 		return 0;
+	}
 	case HEDGE_HC_CLOCK_MONOTONIC:
 	case HEDGE_HC_CLOCK_WALL:
 	case HEDGE_HC_COUNT:
@@ -144,17 +161,48 @@ static void sanitize_line(char *dst, size_t dstlen, const uint8_t *src, uint64_t
 	dst[n] = '\0';
 }
 
-static void do_poll(struct hedge_hc_poll *a, uint64_t timeout_ns)
+static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
+		    uint64_t interest)
 {
 	/* Capped so the timespec cannot overflow; the guest loops on its own clock. */
 	const uint64_t max_ns = 3600ull * 1000000000ull;
 	if (timeout_ns > max_ns)
 		timeout_ns = max_ns;
 	struct timespec ts = {.tv_sec = timeout_ns / 1000000000ull,
-	                      .tv_nsec = timeout_ns % 1000000000ull};
-	if (timeout_ns)
-		ppoll(NULL, 0, &ts, NULL);
+			      .tv_nsec = timeout_ns % 1000000000ull};
+	struct pollfd fds[1];
+	nfds_t nfds = 0;
+	int want_stdin = (interest & HEDGE_EVENT_STDIN) != 0;
+	if (want_stdin && vm->stdin_fd >= 0)
+		fds[nfds++] = (struct pollfd){.fd = vm->stdin_fd, .events = POLLIN};
 	a->ready = 0;
+	/* A closed stdin is at end of file: always readable, never blocking. */
+	if (want_stdin && vm->stdin_fd < 0) {
+		a->ready |= HEDGE_EVENT_STDIN;
+		return;
+	}
+	if (nfds == 0 && timeout_ns == 0)
+		return;
+	if (ppoll(fds, nfds, &ts, NULL) > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		a->ready |= HEDGE_EVENT_STDIN;
+}
+
+static void do_console_read(struct vm *vm, struct hedge_hc_console_read *a, uint8_t *buf,
+			    uint64_t len)
+{
+	a->nread = 0;
+	if (vm->stdin_fd < 0 || len == 0)
+		return;
+	for (;;) {
+		ssize_t n = read(vm->stdin_fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			a->hdr.ret = HEDGE_EIO;
+		else
+			a->nread = (uint64_t)n;
+		return;
+	}
 }
 
 void hc_execute(struct vm *vm, const struct hc_request *req)
@@ -164,7 +212,13 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 	switch (req->nr) {
 	case HEDGE_HC_CONSOLE_WRITE:
 		if (vm->console_fd >= 0)
-			write_all(vm->console_fd, req->u.buf.ptr, req->u.buf.len);
+			write_all(req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
+								     : vm->console_fd,
+				  req->u.buf.ptr, req->u.buf.len);
+		break;
+	case HEDGE_HC_CONSOLE_READ:
+		do_console_read(vm, (struct hedge_hc_console_read *)hdr, req->u.buf.ptr,
+				req->u.buf.len);
 		break;
 	case HEDGE_HC_CLOCK_MONOTONIC:
 		((struct hedge_hc_clock *)hdr)->ns = host_monotonic_ns() - vm->mono_base_ns;
@@ -182,7 +236,8 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 		break;
 	}
 	case HEDGE_HC_POLL:
-		do_poll((struct hedge_hc_poll *)hdr, req->u.timeout_ns);
+		do_poll(vm, (struct hedge_hc_poll *)hdr, req->u.poll.timeout_ns,
+			req->u.poll.interest);
 		break;
 	case HEDGE_HC_RANDOM: {
 		uint64_t done = 0;

@@ -19,13 +19,17 @@ struct vm;
 struct hc_request {
 	enum hedge_hypercall nr;
 	struct hedge_hc_header *hdr; /* host view of the argument struct */
+	uint32_t stream;             /* console_write: HEDGE_STREAM_* */
 	union {
 		struct {
 			uint8_t *ptr; /* host view of a guest buffer */
 			uint64_t len;
 		} buf;
 		int32_t status;
-		uint64_t timeout_ns;
+		struct {
+			uint64_t timeout_ns;
+			uint64_t interest;
+		} poll;
 	} u;
 };
 

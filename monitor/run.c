@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include "hedge_abi.h"
 #include "kvm.h"
 #include "sandbox.h"
+#include "tar_write.h"
 #include "status.h"
 #include "vm.h"
 #include "x86_64.h"
@@ -97,6 +99,29 @@ static void print_timings(const struct phase_times *t, const struct vm *vm)
 	        (unsigned long long)guest_resident_kib(vm));
 }
 
+/* Archives each --dir; on failure reports it and returns the exit status. */
+static int archive_dirs(const struct run_config *cfg, struct boot_fs *fs)
+{
+	char err[512];
+	for (int i = 0; i < cfg->ndirs; i++) {
+		uint8_t *tar;
+		size_t len;
+		if (tar_from_dir(cfg->dir_host[i], &tar, &len, err, sizeof(err))) {
+			fprintf(stderr, "hedge: --dir %s: %s\n", cfg->dir_host[i], err);
+			return ST_USAGE;
+		}
+		fs[i] = (struct boot_fs){.guest_path = cfg->dir_guest[i], .tar = tar, .size = len};
+	}
+	return 0;
+}
+
+static void free_dirs(struct boot_fs *fs, int n)
+{
+	for (int i = 0; i < n; i++)
+		free((void *)fs[i].tar);
+	free(fs);
+}
+
 static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
 {
 	char err[512];
@@ -127,6 +152,13 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 	    x86_setup_vcpu(vm->kvm_fd, vm->vcpu_fd, img.entry, err, sizeof(err)))
 		return fail(ST_INTERNAL, NULL, err);
 
+	struct boot_fs *fs = calloc((size_t)cfg->ndirs + 1, sizeof(*fs));
+	if (!fs)
+		return fail(ST_INTERNAL, NULL, "out of memory");
+	if ((rc = archive_dirs(cfg, fs)) != 0) {
+		free_dirs(fs, cfg->ndirs);
+		return rc;
+	}
 	struct boot_params bp = {
 	    .argc = cfg->argc,
 	    .argv = cfg->argv,
@@ -134,10 +166,14 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 	    .envp = cfg->envp,
 	    .tsc_khz = kvm_tsc_khz(vm),
 	    .image_end = img.image_end,
+	    .nfs = cfg->ndirs,
+	    .fs = fs,
 	};
 	vm->mono_base_ns = host_monotonic_ns();
 	bp.wall_epoch_ns = host_realtime_ns();
-	if (boot_info_write(&vm->mem, &bp, err, sizeof(err)))
+	rc = boot_info_write(&vm->mem, &bp, err, sizeof(err));
+	free_dirs(fs, cfg->ndirs);
+	if (rc)
 		return fail(ST_USAGE, NULL, err);
 	t->vcpu = host_monotonic_ns();
 
@@ -154,6 +190,8 @@ int hedge_run(const struct run_config *cfg)
 	struct phase_times t = {.start = host_monotonic_ns()};
 	struct vm vm = {.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 	vm.console_fd = cfg->quiet ? -1 : STDOUT_FILENO;
+	vm.console_err_fd = STDERR_FILENO;
+	vm.stdin_fd = STDIN_FILENO;
 
 	/* A reader that went away must not kill the VM; console output is dropped instead. */
 	signal(SIGPIPE, SIG_IGN);

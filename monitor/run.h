@@ -16,6 +16,9 @@ struct run_config {
 	int envc;
 	char *const *envp;
 	int seccomp_probe; /* test hook: make a forbidden syscall once sandboxed */
+	int ndirs;         /* --dir HOST::GUEST, archived into the guest's file system */
+	const char *const *dir_host;
+	const char *const *dir_guest;
 };
 
 /* Boots cfg->image and returns the status hedge run exits with (see status.h). */

@@ -29,7 +29,7 @@ const char *__asan_default_options(void)
 int sandbox_enter(const struct vm *vm, char *err, size_t errlen)
 {
 	static const int plain[] = {
-		SCMP_SYS(write),
+		SCMP_SYS(write), SCMP_SYS(read),
 		SCMP_SYS(writev),
 		SCMP_SYS(ppoll),
 		SCMP_SYS(clock_gettime),
@@ -56,7 +56,7 @@ int sandbox_enter(const struct vm *vm, char *err, size_t errlen)
 		SCMP_SYS(sched_yield),
 		SCMP_SYS(readlink),
 		SCMP_SYS(openat),
-		SCMP_SYS(read),
+		
 		SCMP_SYS(mprotect),
 #endif
 	};

@@ -19,7 +19,9 @@ struct vm {
 	int vcpu_fd;
 	struct kvm_run *run; /* the vCPU's shared run area */
 	uint64_t run_size;
-	int console_fd;        /* where guest console output goes; -1 discards it */
+	int console_fd;        /* where guest stdout goes; -1 discards all console output */
+	int console_err_fd;    /* where guest stderr goes */
+	int stdin_fd;          /* what the guest reads as stdin; -1 reads end of file */
 	uint64_t mono_base_ns; /* host CLOCK_MONOTONIC at guest monotonic time 0 */
 
 	/* Set once the VM has ended: the status hedge run exits with, and why. */

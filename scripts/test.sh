@@ -4,5 +4,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-make -j"$(nproc)" all build/test_monitor build/test_guestlib fuzz >/dev/null
+make -j"$(nproc)" all unit-tests fuzz >/dev/null
 exec bash tests/run.sh

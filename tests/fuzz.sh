@@ -24,3 +24,12 @@ done
 cp fuzz/corpus/hypercall/* "$hc_corpus"/ 2>/dev/null
 fuzz_case "ELF loader" build/fuzz/fuzz_elf "$elf_corpus"
 fuzz_case "hypercall decoding" build/fuzz/fuzz_hypercall "$hc_corpus"
+if [ -x build/fuzz/fuzz_wasm ]; then
+	wasm_corpus=$T_TMP/corpus-wasm
+	mkdir -p "$wasm_corpus"
+	cp fuzz/corpus/wasm/* "$wasm_corpus"/ 2>/dev/null
+	for w in build/wasm/*.wasm; do
+		[ -f "$w" ] && [ "$(stat -c %s "$w")" -lt 65536 ] && cp "$w" "$wasm_corpus/"
+	done
+	fuzz_case "wasm module parsing" build/fuzz/fuzz_wasm "$wasm_corpus"
+fi

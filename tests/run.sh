@@ -34,8 +34,9 @@ run_unit() {
 	fi
 }
 
-run_unit build/test_monitor
-run_unit build/test_guestlib
+for bin in build/test_*; do
+	[ -x "$bin" ] && run_unit "$bin"
+done
 
 for suite in tests/integration/*.sh; do
 	echo "== $suite"

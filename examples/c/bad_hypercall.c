@@ -21,7 +21,8 @@ static void raw_out(uint16_t port, uint32_t value)
 int main(int argc, char **argv)
 {
 	const char *how = argc > 1 ? argv[1] : "ptr";
-	struct hedge_hc_console_write args = {.hdr.abi_version = HEDGE_ABI_VERSION};
+	struct hedge_hc_console_write args = {.hdr.abi_version = HEDGE_ABI_VERSION,
+					      .stream = HEDGE_STREAM_STDOUT};
 	uint16_t port = HEDGE_HC_PORT_BASE + HEDGE_HC_CONSOLE_WRITE;
 	printf("making a bad hypercall: %s\n", how);
 	fflush(stdout);

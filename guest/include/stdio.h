@@ -43,5 +43,9 @@ int puts(const char *s);
 int putchar(int c);
 int fputs(const char *restrict s, FILE *restrict stream);
 int fflush(FILE *stream);
+int vfprintf(FILE *restrict stream, const char *restrict fmt, va_list ap) HEDGE_PRINTF_LIKE(2, 0);
+int fputc(int c, FILE *stream);
+#define putc(c, stream) fputc((c), (stream))
+size_t fwrite(const void *restrict buf, size_t size, size_t count, FILE *restrict stream);
 
 #endif /* HEDGE_STDIO_H */

@@ -49,5 +49,7 @@ int posix_memalign(void **memptr, size_t alignment, size_t size);
 _Noreturn void exit(int status);
 _Noreturn void abort(void);
 char *getenv(const char *name);
+int atexit(void (*fn)(void));
+_Noreturn void _Exit(int status);
 
 #endif /* HEDGE_STDLIB_H */

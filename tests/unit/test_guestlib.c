@@ -720,7 +720,9 @@ static void test_printf_table(void)
 	compare_format("[%10p] [%-10p] [%.3p]", (void *)NULL, (void *)NULL, (void *)NULL);
 	compare_format("[%%] [%%%d%%]", 5);
 	CHECK(hg_snprintf(buf, sizeof(buf), "[%5%]") == 3 && !strcmp(buf, "[%]"), "%%5%%");
-	compare_format("[%y] [%k]", 1, 2);
+	/* Unknown conversions are echoed, as glibc does (not compared: ASan warns). */
+	CHECK(hg_snprintf(buf, sizeof(buf), "[%y] [%k]") == 9 && !strcmp(buf, "[%y] [%k]"),
+	      "unknown conversions");
 	/* glibc fails a format ending in a lone %; we print it. */
 	CHECK(hg_snprintf(buf, sizeof(buf), "trailing %") == 10 && !strcmp(buf, "trailing %"),
 	      "lone %% at the end");

@@ -272,11 +272,41 @@ static void test_hc_console_ok(void)
 	a->hdr.abi_version = HEDGE_ABI_VERSION;
 	a->data = 0x800;
 	a->len = 100;
+	a->stream = HEDGE_STREAM_STDOUT;
 	struct hc_request req;
 	CHECK(decode(&f, HEDGE_HC_CONSOLE_WRITE, 0x100, &req) == 0);
 	CHECK(req.nr == HEDGE_HC_CONSOLE_WRITE);
 	CHECK(req.u.buf.ptr == f.mem.base + 0x800);
 	CHECK(req.u.buf.len == 100);
+	CHECK(req.stream == HEDGE_STREAM_STDOUT);
+	a->stream = 7;
+	CHECK(decode(&f, HEDGE_HC_CONSOLE_WRITE, 0x100, &req) == ST_BAD_HYPERCALL);
+	CHECK_CONTAINS(f.err, "unknown stream");
+}
+
+static void test_hc_poll_and_read(void)
+{
+	struct hc_fixture f;
+	fixture(&f);
+	struct hedge_hc_poll *p = (void *)(f.mem.base + 0x100);
+	p->hdr.abi_version = HEDGE_ABI_VERSION;
+	p->interest = HEDGE_EVENT_STDIN;
+	p->timeout_ns = 5;
+	struct hc_request req;
+	CHECK(decode(&f, HEDGE_HC_POLL, 0x100, &req) == 0);
+	CHECK(req.u.poll.interest == HEDGE_EVENT_STDIN && req.u.poll.timeout_ns == 5);
+	p->interest = 1u << 9;
+	CHECK(decode(&f, HEDGE_HC_POLL, 0x100, &req) == ST_BAD_HYPERCALL);
+	CHECK_CONTAINS(f.err, "unknown events");
+
+	struct hedge_hc_console_read *r = (void *)(f.mem.base + 0x200);
+	r->hdr.abi_version = HEDGE_ABI_VERSION;
+	r->buf = 0x1000;
+	r->len = 0x1000;
+	CHECK(decode(&f, HEDGE_HC_CONSOLE_READ, 0x200, &req) == 0);
+	CHECK(req.u.buf.ptr == f.mem.base + 0x1000 && req.u.buf.len == 0x1000);
+	r->len = 0x1001;
+	CHECK(decode(&f, HEDGE_HC_CONSOLE_READ, 0x200, &req) == ST_BAD_HYPERCALL);
 }
 
 static void test_hc_bad_port_and_address(void)
@@ -297,6 +327,18 @@ static void test_hc_bad_port_and_address(void)
 	CHECK(decode(&f, HEDGE_HC_EXIT, UINT32_MAX - 7, &req) == ST_BAD_HYPERCALL);
 }
 
+/* Every hypercall's struct must be checked whole: one at the very end of memory is refused. */
+static void test_hc_every_struct_bounded(void)
+{
+	struct hc_fixture f;
+	fixture(&f);
+	struct hc_request req;
+	for (unsigned nr = 0; nr < HEDGE_HC_COUNT; nr++) {
+		CHECK(decode(&f, nr, sizeof(f.words), &req) == ST_BAD_HYPERCALL);
+		CHECK(decode(&f, nr, sizeof(f.words) - 8, &req) == ST_BAD_HYPERCALL);
+	}
+}
+
 static void test_hc_bad_abi(void)
 {
 	struct hc_fixture f;
@@ -314,6 +356,7 @@ static void test_hc_bad_buffers(void)
 	fixture(&f);
 	struct hedge_hc_console_write *a = (void *)(f.mem.base + 0x100);
 	a->hdr.abi_version = HEDGE_ABI_VERSION;
+	a->stream = HEDGE_STREAM_STDERR;
 	struct hc_request req;
 	a->data = sizeof(f.words) - 4;
 	a->len = 8;
@@ -380,8 +423,10 @@ int main(void)
 	    {"elf: entry point outside executable segments", test_elf_entry},
 	    {"guest address check bounds and overflow", test_gmem_at},
 	    {"hypercall: console write decodes", test_hc_console_ok},
+	    {"hypercall: poll interest and console read", test_hc_poll_and_read},
 	    {"hypercall: bad port and argument address", test_hc_bad_port_and_address},
 	    {"hypercall: ABI version mismatch", test_hc_bad_abi},
+	    {"hypercall: every argument struct is bounds-checked whole", test_hc_every_struct_bounded},
 	    {"hypercall: buffers outside memory or too long", test_hc_bad_buffers},
 	    {"hypercall: abort message is cut, not trusted", test_hc_abort_message_cut},
 	    {"cli: memory size parsing", test_parse_size},

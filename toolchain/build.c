@@ -1,0 +1,1090 @@
+/*
+ * build.c - the hedge build pipeline: check, wasm2c, cc, embed, link.
+ *
+ * Every step runs a real tool (no shell) on files in a private temporary
+ * directory; what the tool printed is boiled down to the one line that
+ * explains a failure.  The image is linked to a hidden temporary name next
+ * to the output and renamed into place, so an interrupted or failed build
+ * never leaves a half-written image behind.
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imports.h"
+#include "sha256.h"
+#include "subprocess.h"
+#include "tar_write.h"
+#include "wasm_module.h"
+
+#define MAX_WASM_BYTES   (1ull << 30)
+#define MAX_CONF_BYTES   (64 * 1024)
+#define MAX_ERROR_SYMBOLS 4
+
+/* ---- small helpers ---- */
+
+__attribute__((format(printf, 3, 4))) static int set_err(char *err, size_t errlen,
+                                                         const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "812 B", "12.3 KiB", "1.2 MiB" */
+static void human_size(uint64_t bytes, char *out, size_t outlen)
+{
+	if (bytes < 1024)
+		snprintf(out, outlen, "%llu B", (unsigned long long)bytes);
+	else if (bytes < 1024 * 1024)
+		snprintf(out, outlen, "%.1f KiB", (double)bytes / 1024);
+	else
+		snprintf(out, outlen, "%.1f MiB", (double)bytes / (1024 * 1024));
+}
+
+/* A user-supplied path for a one-line message: control bytes become \xNN. */
+static void printable(const char *text, char *out, size_t outlen)
+{
+	wasm_name_format(text, (uint32_t)strnlen(text, 4096), out, outlen);
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return close(fd);
+}
+
+static char *read_small_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *buf = malloc(max + 1);
+	size_t used = 0;
+	while (buf && used < max) {
+		ssize_t n = read(fd, buf + used, max - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			buf = NULL;
+		}
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	if (buf) {
+		buf[used] = '\0';
+		*len = used;
+	}
+	return buf;
+}
+
+/* ---- the library directory and build.conf ---- */
+
+static int has_build_conf(const char *dir)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/build.conf", dir) >= sizeof(path))
+		return 0;
+	return access(path, R_OK) == 0;
+}
+
+int build_find_libdir(char *out, size_t outlen, char *err, size_t errlen)
+{
+	char candidate[PATH_MAX];
+	const char *env = getenv("HEDGE_LIBDIR");
+	if (env && *env) {
+		if (!has_build_conf(env) || !realpath(env, candidate))
+			return set_err(err, errlen, "HEDGE_LIBDIR=%s has no readable build.conf", env);
+		if ((size_t)snprintf(out, outlen, "%s", candidate) >= outlen)
+			return set_err(err, errlen, "HEDGE_LIBDIR path too long");
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return set_err(err, errlen, "cannot find the hedge binary: %s; set HEDGE_LIBDIR",
+		               strerror(errno));
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const relative[] = {"lib/hedge", "../lib/hedge"};
+	for (int i = 0; i < 2; i++) {
+		if ((size_t)snprintf(candidate, sizeof(candidate), "%s/%s", exe, relative[i]) >=
+		    sizeof(candidate))
+			continue;
+		char resolved[PATH_MAX];
+		if (has_build_conf(candidate) && realpath(candidate, resolved)) {
+			if ((size_t)snprintf(out, outlen, "%s", resolved) >= outlen)
+				return set_err(err, errlen, "library directory path too long");
+			return 0;
+		}
+	}
+	return set_err(err, errlen,
+	               "no build.conf in %s/lib/hedge or %s/../lib/hedge (run 'make libdir' or "
+	               "set HEDGE_LIBDIR)",
+	               exe, exe);
+}
+
+static void free_list(char **list)
+{
+	if (!list)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+void build_conf_free(struct build_conf *conf)
+{
+	free_list(conf->wasm2c);
+	free_list(conf->cc);
+	free_list(conf->cflags);
+	free_list(conf->ldflags);
+	free_list(conf->start);
+	free_list(conf->glue);
+	free_list(conf->libs);
+	free(conf->text);
+	memset(conf, 0, sizeof(*conf));
+}
+
+/* One token with every "{libdir}" replaced. */
+static char *expand_token(const char *token, size_t len, const char *libdir)
+{
+	static const char marker[] = "{libdir}";
+	const size_t marker_len = sizeof(marker) - 1;
+	size_t libdir_len = strlen(libdir), out_len = 0;
+	for (size_t i = 0; i < len;) {
+		if (len - i >= marker_len && memcmp(token + i, marker, marker_len) == 0) {
+			out_len += libdir_len;
+			i += marker_len;
+		} else {
+			out_len++;
+			i++;
+		}
+	}
+	char *out = malloc(out_len + 1), *w = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		if (len - i >= marker_len && memcmp(token + i, marker, marker_len) == 0) {
+			memcpy(w, libdir, libdir_len);
+			w += libdir_len;
+			i += marker_len;
+		} else {
+			*w++ = token[i++];
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+/* Splits value[0..len) on blanks into a NULL-terminated list. */
+static char **split_value(const char *value, size_t len, const char *libdir)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < len; i++)
+		if (value[i] != ' ' && value[i] != '\t' &&
+		    (i == 0 || value[i - 1] == ' ' || value[i - 1] == '\t'))
+			count++;
+	char **list = calloc(count + 1, sizeof(char *));
+	if (!list)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < len;) {
+		while (i < len && (value[i] == ' ' || value[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && value[i] != ' ' && value[i] != '\t')
+			i++;
+		if (i > start) {
+			list[n] = expand_token(value + start, i - start, libdir);
+			if (!list[n]) {
+				free_list(list);
+				return NULL;
+			}
+			n++;
+		}
+	}
+	return list;
+}
+
+int build_conf_parse(const char *text, const char *libdir, struct build_conf *conf, char *err,
+                     size_t errlen)
+{
+	enum { KEY_WASM2C, KEY_CC, KEY_CFLAGS, KEY_LDFLAGS, KEY_START, KEY_GLUE, KEY_LIBS, KEYS };
+	static const char *const keys[KEYS] = {"wasm2c", "cc",   "cflags", "ldflags",
+	                                       "start",  "glue", "libs"};
+	memset(conf, 0, sizeof(*conf));
+	char ***slots[KEYS] = {&conf->wasm2c, &conf->cc,   &conf->cflags, &conf->ldflags,
+	                       &conf->start,  &conf->glue, &conf->libs};
+	if ((size_t)snprintf(conf->libdir, sizeof(conf->libdir), "%s", libdir) >=
+	    sizeof(conf->libdir))
+		return set_err(err, errlen, "library directory path too long");
+	int line_no = 0;
+	for (const char *line = text; *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		const char *next = eol ? eol + 1 : line + len;
+		line_no++;
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+			len--;
+		while (len && (*line == ' ' || *line == '\t'))
+			line++, len--;
+		if (len == 0 || *line == '#') {
+			line = next;
+			continue;
+		}
+		const char *eq = memchr(line, '=', len);
+		if (!eq) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "line %d: expected key=value", line_no);
+		}
+		size_t key_len = (size_t)(eq - line);
+		while (key_len && (line[key_len - 1] == ' ' || line[key_len - 1] == '\t'))
+			key_len--;
+		int slot = -1;
+		for (int k = 0; k < KEYS; k++)
+			if (strlen(keys[k]) == key_len && memcmp(keys[k], line, key_len) == 0)
+				slot = k;
+		if (slot < 0) {
+			char key[64];
+			snprintf(key, sizeof(key), "%.*s", (int)(key_len < 60 ? key_len : 60), line);
+			build_conf_free(conf);
+			return set_err(err, errlen, "line %d: unknown key '%s'", line_no, key);
+		}
+		if (*slots[slot]) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "line %d: '%s' is set twice", line_no, keys[slot]);
+		}
+		const char *value = eq + 1;
+		*slots[slot] = split_value(value, (size_t)(line + len - value), libdir);
+		if (!*slots[slot]) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "out of memory");
+		}
+		line = next;
+	}
+	for (int k = KEY_CC; k < KEYS; k++) {
+		int required = k == KEY_CC || k == KEY_START || k == KEY_LIBS;
+		if (!*slots[k] && !required)
+			*slots[k] = calloc(1, sizeof(char *));
+		if (!*slots[k] || (required && !(*slots[k])[0])) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "'%s' is missing or empty", keys[k]);
+		}
+	}
+	if (!conf->wasm2c || !conf->wasm2c[0]) {
+		free_list(conf->wasm2c);
+		conf->wasm2c = split_value("wasm2c", 6, libdir);
+		if (!conf->wasm2c) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "out of memory");
+		}
+	}
+	return 0;
+}
+
+int build_conf_load(struct build_conf *conf, char *err, size_t errlen)
+{
+	char libdir[PATH_MAX], path[PATH_MAX + 16], why[512];
+	memset(conf, 0, sizeof(*conf));
+	if (build_find_libdir(libdir, sizeof(libdir), err, errlen))
+		return -1;
+	snprintf(path, sizeof(path), "%s/build.conf", libdir);
+	size_t len;
+	char *text = read_small_file(path, MAX_CONF_BYTES, &len);
+	if (!text)
+		return set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	if (build_conf_parse(text, libdir, conf, why, sizeof(why))) {
+		free(text);
+		return set_err(err, errlen, "%s: %s", path, why);
+	}
+	conf->text = text;
+	conf->text_len = len;
+	return 0;
+}
+
+/* ---- --dir HOST[::GUEST] ---- */
+
+int build_dir_parse(const char *spec, struct build_dir *dir, char *err, size_t errlen)
+{
+	memset(dir, 0, sizeof(*dir));
+	const char *sep = strstr(spec, "::");
+	size_t host_len = sep ? (size_t)(sep - spec) : strlen(spec);
+	const char *guest = sep ? sep + 2 : spec;
+	if (host_len == 0)
+		return set_err(err, errlen, "--dir needs a host directory: '%s'", spec);
+	if (*guest == '\0')
+		return set_err(err, errlen, "--dir has an empty guest path: '%s'", spec);
+	dir->host = strndup(spec, host_len);
+	dir->guest = strdup(guest);
+	if (!dir->host || !dir->guest) {
+		build_dir_free(dir);
+		return set_err(err, errlen, "out of memory");
+	}
+	return 0;
+}
+
+void build_dir_free(struct build_dir *dir)
+{
+	free(dir->host);
+	free(dir->guest);
+	dir->host = dir->guest = NULL;
+}
+
+/* ---- reading and checking the module ---- */
+
+int build_read_wasm(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+	char shown[512];
+	printable(path, shown, sizeof(shown));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, errlen, "%s: %s", shown, strerror(errno));
+		return BUILD_INVALID;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		set_err(err, errlen, "%s: not a regular file", shown);
+		return BUILD_INVALID;
+	}
+	if (st.st_size == 0 || (uint64_t)st.st_size > MAX_WASM_BYTES) {
+		close(fd);
+		set_err(err, errlen, st.st_size ? "%s: larger than 1 GiB" : "%s: empty file", shown);
+		return BUILD_INVALID;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *buf = malloc(size);
+	if (!buf) {
+		close(fd);
+		set_err(err, errlen, "%s: out of memory", shown);
+		return BUILD_TOOLCHAIN;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != size) {
+		free(buf);
+		set_err(err, errlen, "%s: short read (file changed?)", shown);
+		return BUILD_INVALID;
+	}
+	*data = buf;
+	*len = size;
+	return 0;
+}
+
+int build_check_module(const uint8_t *data, size_t len, const char *display, char *err,
+                       size_t errlen)
+{
+	struct wasm_module mod;
+	char why[512];
+	if (wasm_module_parse(data, len, &mod, why, sizeof(why))) {
+		set_err(err, errlen, "%s: %s", display, why);
+		return BUILD_INVALID;
+	}
+	int rc = check_module_imports(&mod, display, err, errlen) ? BUILD_UNSUPPORTED : 0;
+	wasm_module_free(&mod);
+	return rc;
+}
+
+/* ---- turning tool output into one line ---- */
+
+/* Removes every "<tmpdir>/" from line, so messages name app.c, not /tmp/hedge-build.x/app.c. */
+static void strip_temp_dir(char *line, const char *tmpdir)
+{
+	char prefix[PATH_MAX + 1];
+	snprintf(prefix, sizeof(prefix), "%s/", tmpdir);
+	size_t plen = strlen(prefix);
+	char *hit;
+	while ((hit = strstr(line, prefix)) != NULL)
+		memmove(hit, hit + plen, strlen(hit + plen) + 1);
+}
+
+static void copy_line(const char *start, char *out, size_t outlen)
+{
+	size_t len = strcspn(start, "\n");
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, start, len);
+	out[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+}
+
+/*
+ * Undefined symbols from a failed link, as "N undefined symbols: a, b, c, ...";
+ * 0 if the output names none.
+ */
+static int undefined_symbols(const char *output, char *out, size_t outlen)
+{
+	static const char marker[] = "undefined reference to `";
+	char names[MAX_ERROR_SYMBOLS][128];
+	int unique = 0, shown = 0;
+	for (const char *p = strstr(output, marker); p; p = strstr(p + 1, marker)) {
+		const char *name = p + sizeof(marker) - 1;
+		size_t len = strcspn(name, "'\n");
+		char sym[128];
+		snprintf(sym, sizeof(sym), "%.*s", (int)(len < 127 ? len : 127), name);
+		int seen = 0;
+		for (int i = 0; i < shown; i++)
+			seen |= strcmp(names[i], sym) == 0;
+		/* Beyond the names kept, count repeats by looking back in the output. */
+		if (!seen && shown == MAX_ERROR_SYMBOLS) {
+			char needle[160];
+			snprintf(needle, sizeof(needle), "%s%s'", marker, sym);
+			const char *first = strstr(output, needle);
+			seen = first && first < p;
+		}
+		if (seen)
+			continue;
+		if (shown < MAX_ERROR_SYMBOLS)
+			snprintf(names[shown++], sizeof(names[0]), "%s", sym);
+		unique++;
+	}
+	if (!unique)
+		return 0;
+	size_t used = (size_t)snprintf(out, outlen, "%d undefined symbol%s: ", unique,
+	                               unique == 1 ? "" : "s");
+	for (int i = 0; i < shown && used < outlen; i++)
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", names[i]);
+	if (unique > shown && used < outlen)
+		snprintf(out + used, outlen - used, ", ...");
+	return unique;
+}
+
+/* The first line of a tool's output that explains its failure. */
+static void tool_error_line(const char *output, char *out, size_t outlen)
+{
+	static const char *const markers[] = {"error:", "Error:", "No such file", "cannot find"};
+	const char *best = NULL;
+	for (const char *line = output; *line && !best;) {
+		size_t len = strcspn(line, "\n");
+		for (size_t m = 0; m < sizeof(markers) / sizeof(markers[0]); m++)
+			if (memmem(line, len, markers[m], strlen(markers[m])))
+				best = line;
+		line += len;
+		if (*line)
+			line++;
+	}
+	if (!best) /* else the first line that says anything */
+		for (best = output; *best == '\n' || *best == ' '; best++)
+			;
+	copy_line(best, out, outlen);
+	/* "/usr/bin/ld: x" names the tool, not the problem. */
+	if (strncmp(out, "/usr/bin/ld: ", 13) == 0)
+		memmove(out, out + 13, strlen(out + 13) + 1);
+}
+
+/*
+ * A failure of a tool run, as status and one line: step says what failed
+ * ("compile"), tool is the program that was run.
+ */
+static int tool_failure(const char *step, const char *tool, const struct tool_result *res,
+                        const char *tmpdir, char *err, size_t errlen)
+{
+	char line[600];
+	if (res->exec_errno == ENOENT)
+		set_err(err, errlen, "%s not found%s", tool,
+		        strcmp(step, "wasm2c") == 0 ? " (install the wabt package)" : "");
+	else if (res->exec_errno)
+		set_err(err, errlen, "cannot run %s: %s", tool, strerror(res->exec_errno));
+	else if (res->term_signal)
+		set_err(err, errlen, "%s was killed by signal %d%s", tool, res->term_signal,
+		        res->term_signal == 9 ? " (out of memory?)" : "");
+	else if (undefined_symbols(res->output, line, sizeof(line)))
+		set_err(err, errlen, "%s failed: %s", step, line);
+	else if (res->output_len == 0)
+		set_err(err, errlen, "%s failed with status %d and no message", step,
+		        res->exit_status);
+	else {
+		tool_error_line(res->output, line, sizeof(line));
+		strip_temp_dir(line, tmpdir);
+		set_err(err, errlen, "%s failed: %s", step, line);
+	}
+	return BUILD_TOOLCHAIN;
+}
+
+/*
+ * wasm2c's complaints about the module look like "file:00002d: error: msg";
+ * those make the module invalid (2), anything else is a toolchain failure.
+ */
+static int wasm2c_failure(const char *tool, const struct tool_result *res, const char *display,
+                          const char *tmpdir, char *err, size_t errlen)
+{
+	if (res->exec_errno || res->term_signal || res->output_len == 0)
+		return tool_failure("wasm2c", tool, res, tmpdir, err, errlen);
+	char line[600];
+	tool_error_line(res->output, line, sizeof(line));
+	char *msg = strstr(line, ": error: ");
+	if (msg) {
+		*msg = '\0';
+		const char *offset = strrchr(line, ':');
+		offset = offset ? offset + 1 : line;
+		int is_hex = *offset != '\0';
+		for (const char *p = offset; *p; p++)
+			is_hex &= (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+		if (is_hex) {
+			unsigned long at = strtoul(offset, NULL, 16);
+			set_err(err, errlen, "%s: invalid module: %s (at offset %lu)", display,
+			        msg + 9, at);
+			return BUILD_INVALID;
+		}
+		*msg = ':';
+	}
+	strip_temp_dir(line, tmpdir);
+	set_err(err, errlen, "wasm2c failed: %s", line);
+	return BUILD_TOOLCHAIN;
+}
+
+/* ---- the generated C file with the embedded directories and config ---- */
+
+/* Writes s as a C string literal; octal escapes keep it one plain line. */
+static void put_c_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f || c == '?')
+			fprintf(f, "\\%03o", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * Paths spliced into assembler .incbin directives are kept to characters
+ * that need no quoting at all, so a temporary directory is only taken from
+ * TMPDIR if it is that plain.
+ */
+static int plain_path(const char *path)
+{
+	for (const char *p = path; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("/._+-", *p)))
+			return 0;
+	return *path == '/';
+}
+
+static int write_image_c(const char *path, const char *tmpdir, const struct build_options *opt,
+                         const size_t *archive_sizes)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "/* written by hedge build: embedded directories and image config */\n"
+	           "#include <stddef.h>\n\n");
+	if (opt->dir_count) {
+		fprintf(f, "struct hedge_fs_image {\n"
+		           "\tconst char *guest_path;\n"
+		           "\tconst void *tar;\n"
+		           "\tsize_t size;\n"
+		           "};\n\n");
+		for (size_t i = 0; i < opt->dir_count; i++)
+			fprintf(f,
+			        "__asm__(\".pushsection .rodata\\n.balign 512\\nhedge_fs%zu:\\n"
+			        ".incbin \\\"%s/fs%zu.tar\\\"\\n.popsection\\n\");\n"
+			        "extern const char hedge_fs%zu[];\n",
+			        i, tmpdir, i, i);
+		fprintf(f, "\nconst struct hedge_fs_image __hedge_embedded_fs[] = {\n");
+		for (size_t i = 0; i < opt->dir_count; i++) {
+			fprintf(f, "\t{");
+			put_c_string(f, opt->dirs[i].guest);
+			fprintf(f, ", hedge_fs%zu, %zu},\n", i, archive_sizes[i]);
+		}
+		fprintf(f, "};\nconst size_t __hedge_embedded_fs_count = %zu;\n\n", opt->dir_count);
+	}
+	if (opt->mem_bytes)
+		fprintf(f,
+		        "/* Not allocated: only the monitor reads it, from the file's section headers. */\n"
+		        "__asm__(\".pushsection .hedge_config,\\\"\\\",@progbits\\n.balign 8\\n"
+		        ".quad %llu\\n.popsection\\n\");\n",
+		        (unsigned long long)opt->mem_bytes);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad)
+		return -1;
+	return 0;
+}
+
+/* ---- the pipeline ---- */
+
+struct build_run {
+	const struct build_options *opt;
+	struct build_result *res;
+	const struct build_conf *conf;
+	char display[512];
+	char tmpdir[256]; /* base (at most 200 bytes) + "/hedge-build.XXXXXX" */
+	char temp_output[PATH_MAX];
+	int step;
+	int steps;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 2, 3))) static void progress(struct build_run *b, const char *fmt,
+                                                           ...)
+{
+	b->step++;
+	if (b->opt->quiet)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "[%d/%d] %s\n", b->step, b->steps, msg);
+}
+
+/* argv for a tool: the concatenation of NULL-terminated lists and single strings. */
+struct arglist {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+static int args_add(struct arglist *a, const char *s)
+{
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		char **grown = realloc(a->v, cap * sizeof(char *));
+		if (!grown)
+			return -1;
+		a->v = grown;
+		a->cap = cap;
+	}
+	a->v[a->n++] = (char *)s;
+	a->v[a->n] = NULL;
+	return 0;
+}
+
+static int args_add_list(struct arglist *a, char *const *list)
+{
+	for (; *list; list++)
+		if (args_add(a, *list))
+			return -1;
+	return 0;
+}
+
+/* Runs one tool; on failure fills err and returns its status. */
+static int run_step(struct build_run *b, const char *step, struct arglist *args,
+                    const char *log_name, struct tool_result *res)
+{
+	char log_path[PATH_MAX + 32];
+	snprintf(log_path, sizeof(log_path), "%s/%s", b->tmpdir, log_name);
+	if (!args->v)
+		return set_err(b->err, b->errlen, "out of memory"), BUILD_TOOLCHAIN;
+	tool_run(args->v, log_path, res);
+	if (tool_interrupted())
+		return 128 + tool_interrupted();
+	if (!tool_succeeded(res))
+		return tool_failure(step, args->v[0], res, b->tmpdir, b->err, b->errlen);
+	return 0;
+}
+
+static int step_archive(struct build_run *b, size_t *sizes)
+{
+	const struct build_options *opt = b->opt;
+	double t0 = now_seconds();
+	uint64_t total = 0;
+	for (size_t i = 0; i < opt->dir_count; i++) {
+		uint8_t *tar;
+		size_t len;
+		char why[1024], path[PATH_MAX + 32];
+		if (tar_from_dir(opt->dirs[i].host, &tar, &len, why, sizeof(why))) {
+			set_err(b->err, b->errlen, "--dir %s", why);
+			return BUILD_INVALID;
+		}
+		snprintf(path, sizeof(path), "%s/fs%zu.tar", b->tmpdir, i);
+		int bad = write_file(path, tar, len);
+		free(tar);
+		if (bad) {
+			set_err(b->err, b->errlen, "cannot write %s: %s", path, strerror(errno));
+			return BUILD_TOOLCHAIN;
+		}
+		sizes[i] = len;
+		total += len;
+	}
+	char size[32];
+	human_size(total, size, sizeof(size));
+	progress(b, "archived %zu director%s (%s)", opt->dir_count, opt->dir_count == 1 ? "y" : "ies",
+	         size);
+	b->res->archive_bytes = total;
+	b->res->seconds_archive = now_seconds() - t0;
+	return 0;
+}
+
+static int step_wasm2c(struct build_run *b, const uint8_t *wasm, size_t wasm_len)
+{
+	char wasm_path[PATH_MAX + 16], c_path[PATH_MAX + 16], size[32];
+	snprintf(wasm_path, sizeof(wasm_path), "%s/app.wasm", b->tmpdir);
+	snprintf(c_path, sizeof(c_path), "%s/app.c", b->tmpdir);
+	/* wasm2c reads the bytes that were checked (and hashed), not the file again. */
+	if (write_file(wasm_path, wasm, wasm_len)) {
+		set_err(b->err, b->errlen, "cannot write %s: %s", wasm_path, strerror(errno));
+		return BUILD_TOOLCHAIN;
+	}
+	human_size(wasm_len, size, sizeof(size));
+	progress(b, "wasm2c %s (%s)", b->display, size);
+	double t0 = now_seconds();
+	struct arglist args = {0};
+	args_add_list(&args, b->conf->wasm2c);
+	args_add(&args, wasm_path);
+	args_add(&args, "-n");
+	args_add(&args, "app");
+	args_add(&args, "-o");
+	args_add(&args, c_path);
+	struct tool_result res;
+	int rc = run_step(b, "wasm2c", &args, "wasm2c.log", &res);
+	if (rc == BUILD_TOOLCHAIN && !res.exec_errno && !res.term_signal)
+		rc = wasm2c_failure(b->conf->wasm2c[0], &res, b->display, b->tmpdir, b->err,
+		                    b->errlen);
+	tool_result_free(&res);
+	free(args.v);
+	b->res->seconds_wasm2c = now_seconds() - t0;
+	struct stat st;
+	if (rc == 0 && stat(c_path, &st) == 0)
+		b->res->c_bytes = (uint64_t)st.st_size;
+	return rc;
+}
+
+static int compile_one(struct build_run *b, const char *source, const char *object,
+                       const char *log_name, const char *extra_flag)
+{
+	struct arglist args = {0};
+	args_add_list(&args, b->conf->cc);
+	args_add_list(&args, b->conf->cflags);
+	if (extra_flag)
+		args_add(&args, extra_flag);
+	args_add(&args, "-c");
+	args_add(&args, source);
+	args_add(&args, "-o");
+	args_add(&args, object);
+	struct tool_result res;
+	int rc = run_step(b, "compile", &args, log_name, &res);
+	tool_result_free(&res);
+	free(args.v);
+	return rc;
+}
+
+static int step_compile(struct build_run *b, const size_t *archive_sizes, int with_image_c)
+{
+	char src[PATH_MAX + 16], obj[PATH_MAX + 16], size[32];
+	double t0 = now_seconds();
+	if (with_image_c) {
+		/* Small and quick: a mistake here shows before the long compile. */
+		snprintf(src, sizeof(src), "%s/image.c", b->tmpdir);
+		snprintf(obj, sizeof(obj), "%s/image.o", b->tmpdir);
+		if (write_image_c(src, b->tmpdir, b->opt, archive_sizes)) {
+			set_err(b->err, b->errlen, "cannot write %s: %s", src, strerror(errno));
+			return BUILD_TOOLCHAIN;
+		}
+		int rc = compile_one(b, src, obj, "image.log", NULL);
+		if (rc)
+			return rc;
+	}
+	human_size(b->res->c_bytes, size, sizeof(size));
+	progress(b, "compiling %s of C", size);
+	snprintf(src, sizeof(src), "%s/app.c", b->tmpdir);
+	snprintf(obj, sizeof(obj), "%s/app.o", b->tmpdir);
+	int rc = compile_one(b, src, obj, "compile.log", NULL);
+	/* The runtime's glue includes the module's app.h, so it is compiled here. */
+	for (size_t i = 0; rc == 0 && b->conf->glue[i]; i++) {
+		char include[PATH_MAX + 4];
+		snprintf(include, sizeof(include), "-I%s", b->tmpdir);
+		snprintf(obj, sizeof(obj), "%s/glue%zu.o", b->tmpdir, i);
+		rc = compile_one(b, b->conf->glue[i], obj, "glue.log", include);
+	}
+	b->res->seconds_compile = now_seconds() - t0;
+	return rc;
+}
+
+static int step_link(struct build_run *b, int with_image_c)
+{
+	char app_o[PATH_MAX + 16], image_o[PATH_MAX + 16];
+	snprintf(app_o, sizeof(app_o), "%s/app.o", b->tmpdir);
+	snprintf(image_o, sizeof(image_o), "%s/image.o", b->tmpdir);
+	size_t glue_count = 0;
+	while (b->conf->glue[glue_count])
+		glue_count++;
+	char(*glue_o)[PATH_MAX + 16] = calloc(glue_count + 1, sizeof(*glue_o));
+	if (!glue_o)
+		return set_err(b->err, b->errlen, "out of memory"), BUILD_TOOLCHAIN;
+	char shown[512];
+	printable(b->opt->output_path, shown, sizeof(shown));
+	progress(b, "linking %s", shown);
+	double t0 = now_seconds();
+	struct arglist args = {0};
+	args_add_list(&args, b->conf->cc);
+	args_add_list(&args, b->conf->ldflags);
+	args_add(&args, "-o");
+	args_add(&args, b->temp_output);
+	args_add_list(&args, b->conf->start);
+	args_add(&args, app_o);
+	if (with_image_c)
+		args_add(&args, image_o);
+	for (size_t i = 0; i < glue_count; i++) {
+		snprintf(glue_o[i], sizeof(glue_o[i]), "%s/glue%zu.o", b->tmpdir, i);
+		args_add(&args, glue_o[i]);
+	}
+	args_add_list(&args, b->conf->libs);
+	struct tool_result res;
+	int rc = run_step(b, "link", &args, "link.log", &res);
+	tool_result_free(&res);
+	free(args.v);
+	free(glue_o);
+	b->res->seconds_link = now_seconds() - t0;
+	return rc;
+}
+
+/*
+ * The linker wrote into the placeholder mkstemp made (mode 0600) and only
+ * added execute bits; give the image the mode a new file would have had.
+ */
+static int make_executable(struct build_run *b)
+{
+	mode_t mask = umask(0);
+	umask(mask);
+	if (chmod(b->temp_output, 0777 & ~mask) != 0)
+		return set_err(b->err, b->errlen, "cannot set the image's mode: %s", strerror(errno)),
+		       BUILD_TOOLCHAIN;
+	return 0;
+}
+
+/* Digest and size of the linked image. */
+static int hash_output(struct build_run *b)
+{
+	int fd = open(b->temp_output, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(b->err, b->errlen, "cannot read the linked image: %s", strerror(errno)),
+		       BUILD_TOOLCHAIN;
+	struct sha256_ctx ctx;
+	sha256_init(&ctx);
+	uint8_t buf[65536];
+	uint64_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n > 0) {
+			sha256_update(&ctx, buf, (size_t)n);
+			total += (uint64_t)n;
+		}
+	}
+	close(fd);
+	if (n < 0 || total == 0)
+		return set_err(b->err, b->errlen, "cannot read the linked image"), BUILD_TOOLCHAIN;
+	uint8_t digest[SHA256_DIGEST_LEN];
+	sha256_final(&ctx, digest);
+	sha256_hex(digest, b->res->sha256);
+	b->res->image_bytes = total;
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	static const char *const names[] = {"app.wasm",  "app.c",       "app.h",      "app.o",
+	                                    "image.c",   "image.o",     "wasm2c.log", "compile.log",
+	                                    "image.log", "glue.log",   "link.log"};
+	char path[PATH_MAX + 32];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	for (size_t i = 0;; i++) {
+		snprintf(path, sizeof(path), "%s/fs%zu.tar", dir, i);
+		if (unlink(path) != 0)
+			break;
+	}
+	for (size_t i = 0;; i++) {
+		snprintf(path, sizeof(path), "%s/glue%zu.o", dir, i);
+		if (unlink(path) != 0)
+			break;
+	}
+	rmdir(dir);
+}
+
+/* A hidden name next to the output, so the final rename stays in one file system. */
+static int make_temp_output(struct build_run *b)
+{
+	const char *out = b->opt->output_path;
+	const char *slash = strrchr(out, '/');
+	/* "app.hvt" -> "./.app.hvt.XXXXXX", "/x.hvt" -> "/.x.hvt.XXXXXX" */
+	int dir_len = slash ? (int)(slash - out) : 1;
+	const char *dir = slash ? out : ".";
+	const char *base = slash ? slash + 1 : out;
+	if ((size_t)snprintf(b->temp_output, sizeof(b->temp_output), "%.*s/.%s.XXXXXX", dir_len,
+	                     dir, base) >= sizeof(b->temp_output))
+		return set_err(b->err, b->errlen, "output path too long"), BUILD_USAGE;
+	int fd = mkstemp(b->temp_output);
+	if (fd < 0) {
+		char shown[512];
+		printable(out, shown, sizeof(shown));
+		set_err(b->err, b->errlen, "cannot create %s: %s", shown, strerror(errno));
+		b->temp_output[0] = '\0';
+		return BUILD_TOOLCHAIN;
+	}
+	close(fd);
+	return 0;
+}
+
+static int make_temp_dir(struct build_run *b)
+{
+	const char *base = getenv("TMPDIR");
+	if (!base || !plain_path(base) || strlen(base) > 200)
+		base = "/tmp";
+	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/hedge-build.XXXXXX", base);
+	if (!mkdtemp(b->tmpdir)) {
+		set_err(b->err, b->errlen, "cannot create a temporary directory in %s: %s", base,
+		        strerror(errno));
+		b->tmpdir[0] = '\0';
+		return BUILD_TOOLCHAIN;
+	}
+	return 0;
+}
+
+static int check_dirs(struct build_run *b)
+{
+	for (size_t i = 0; i < b->opt->dir_count; i++) {
+		struct stat st;
+		char shown[512];
+		printable(b->opt->dirs[i].host, shown, sizeof(shown));
+		if (stat(b->opt->dirs[i].host, &st) != 0)
+			return set_err(b->err, b->errlen, "--dir %s: %s", shown, strerror(errno)),
+			       BUILD_INVALID;
+		if (!S_ISDIR(st.st_mode))
+			return set_err(b->err, b->errlen, "--dir %s: not a directory", shown),
+			       BUILD_INVALID;
+	}
+	return 0;
+}
+
+static int run_pipeline(struct build_run *b, const uint8_t *wasm, size_t wasm_len)
+{
+	const struct build_options *opt = b->opt;
+	int with_image_c = opt->dir_count > 0 || opt->mem_bytes > 0;
+	size_t *archive_sizes = calloc(opt->dir_count + 1, sizeof(size_t));
+	if (!archive_sizes)
+		return set_err(b->err, b->errlen, "out of memory"), BUILD_TOOLCHAIN;
+	int rc = check_dirs(b);
+	if (!rc)
+		rc = make_temp_output(b);
+	if (!rc)
+		rc = make_temp_dir(b);
+	if (!rc && opt->dir_count)
+		rc = step_archive(b, archive_sizes);
+	if (!rc)
+		rc = step_wasm2c(b, wasm, wasm_len);
+	if (!rc)
+		rc = step_compile(b, archive_sizes, with_image_c);
+	if (!rc)
+		rc = step_link(b, with_image_c);
+	if (!rc)
+		rc = make_executable(b);
+	if (!rc)
+		rc = hash_output(b);
+	if (!rc && tool_interrupted())
+		rc = 128 + tool_interrupted();
+	if (!rc && rename(b->temp_output, opt->output_path) != 0) {
+		char shown[512];
+		printable(opt->output_path, shown, sizeof(shown));
+		rc = BUILD_TOOLCHAIN;
+		set_err(b->err, b->errlen, "cannot write %s: %s", shown, strerror(errno));
+	}
+	if (rc && b->temp_output[0])
+		unlink(b->temp_output);
+	if (rc >= 128)
+		set_err(b->err, b->errlen, "interrupted");
+	if (b->tmpdir[0]) {
+		if (opt->keep_temps)
+			snprintf(b->res->temp_dir, sizeof(b->res->temp_dir), "%s", b->tmpdir);
+		else
+			remove_tree(b->tmpdir);
+	}
+	free(archive_sizes);
+	return rc;
+}
+
+int build_image(const struct build_options *opt, struct build_result *res, char *err,
+                size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	struct build_run b = {.opt = opt, .res = res, .err = err, .errlen = errlen};
+	printable(opt->wasm_path, b.display, sizeof(b.display));
+	b.steps = 3 + (opt->dir_count ? 1 : 0);
+
+	uint8_t *owned = NULL;
+	const uint8_t *wasm = opt->wasm_data;
+	size_t wasm_len = opt->wasm_len;
+	if (!wasm) {
+		int rc = build_read_wasm(opt->wasm_path, &owned, &wasm_len, err, errlen);
+		if (rc)
+			return rc;
+		wasm = owned;
+	}
+	res->wasm_bytes = wasm_len;
+	int rc = build_check_module(wasm, wasm_len, b.display, err, errlen);
+	struct build_conf loaded;
+	memset(&loaded, 0, sizeof(loaded));
+	b.conf = opt->conf;
+	if (!rc && !b.conf) {
+		char why[1024];
+		if (build_conf_load(&loaded, why, sizeof(why))) {
+			set_err(err, errlen, "%s", why);
+			rc = BUILD_TOOLCHAIN;
+		}
+		b.conf = &loaded;
+	}
+	if (!rc) {
+		tool_signals_install();
+		rc = run_pipeline(&b, wasm, wasm_len);
+		tool_signals_restore();
+	}
+	build_conf_free(&loaded);
+	free(owned);
+	return rc;
+}
