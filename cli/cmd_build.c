@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "build.h"
+#include "cache.h"
 #include "cli.h"
 
 #define MIN_MEM (2ull << 20)
@@ -18,6 +19,7 @@ static void build_usage(FILE *out)
 {
 	fprintf(out,
 	        "Usage: hedge build [OPTIONS] MODULE.wasm\n"
+	        "       hedge build --cache [-q] MODULE.wasm\n"
 	        "\n"
 	        "Compile a WebAssembly (WASI command) module ahead of time into an x86_64\n"
 	        "unikernel image for 'hedge run': wasm2c turns it into C, the C compiler named\n"
@@ -34,11 +36,15 @@ static void build_usage(FILE *out)
 	        "      --json               Print a JSON summary on stdout\n"
 	        "  -q, --quiet              Print no progress on stderr\n"
 	        "      --keep-temps         Keep the temporary directory (C source, objects, logs)\n"
+	        "      --cache              Build into the image cache that 'hedge run MODULE.wasm'\n"
+	        "                           uses (if it is not there yet) and print the image path\n"
 	        "  -h, --help               Show this help\n"
 	        "\n"
 	        "Environment:\n"
 	        "  HEDGE_LIBDIR   guest runtime and build.conf (default: lib/hedge next to the\n"
 	        "                 hedge binary, or ../lib/hedge)\n"
+	        "  HEDGE_CACHE_DIR  the image cache (default: $XDG_CACHE_HOME/hedge, else\n"
+	        "                 ~/.cache/hedge)\n"
 	        "  TMPDIR         where the temporary directory is made\n"
 	        "\n"
 	        "Exit status:\n"
@@ -135,6 +141,7 @@ struct build_args {
 	int json;
 	int quiet;
 	int keep_temps;
+	int cache;
 };
 
 /* Returns -1 to go on, or the exit status to end with. */
@@ -167,6 +174,10 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 		}
 		if (strcmp(arg, "--keep-temps") == 0) {
 			a->keep_temps = 1;
+			continue;
+		}
+		if (strcmp(arg, "--cache") == 0) {
+			a->cache = 1;
 			continue;
 		}
 		/* Options with a value: "--opt VALUE", "--opt=VALUE", "-o VALUE". */
@@ -216,7 +227,21 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 	}
 	if (!a->input)
 		return usage_error("missing MODULE.wasm", NULL);
+	if (a->cache && (a->output || a->dir_count || a->mem_bytes || a->keep_temps || a->json))
+		return usage_error("--cache takes no -o, --dir, --mem, --keep-temps or --json", NULL);
 	return -1;
+}
+
+/* hedge build --cache: what `hedge run app.wasm` does before it boots. */
+static int build_into_cache(const struct build_args *a)
+{
+	char image[4096], err[8192];
+	int status = cache_image_for_wasm(a->input, image, sizeof(image), a->quiet, err, sizeof(err));
+	if (status != 0)
+		fprintf(stderr, "hedge build: %s\n", err);
+	else
+		printf("%s\n", image);
+	return status;
 }
 
 int cmd_build(int argc, char **argv)
@@ -225,6 +250,8 @@ int cmd_build(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	int status = parse_args(argc, argv, &a);
 	char *default_out = NULL;
+	if (status < 0 && a.cache)
+		status = build_into_cache(&a);
 	if (status < 0 && !a.output) {
 		default_out = default_output(a.input);
 		a.output = default_out;

@@ -15,7 +15,6 @@
 #include "status.h"
 
 #define DEFAULT_MEM (32ull << 20)
-#define MIN_MEM     (2ull << 20)
 #define MAX_ENV     256
 #define MAX_DIRS    32
 #define DEFAULT_WASM_MEM (256ull << 20)
@@ -139,6 +138,7 @@ int cmd_run(int argc, char **argv)
 			if (parse_size(val, &cfg.mem_size))
 				return usage_error("bad memory size", val);
 			mem_given = 1;
+			cfg.mem_given = 1;
 		} else if (is_dir) {
 			if (ndirs == MAX_DIRS)
 				return usage_error("too many --dir options", NULL);
@@ -182,14 +182,11 @@ int cmd_run(int argc, char **argv)
 	for (int j = first_arg; j < argc; j++)
 		gargv[gargc++] = argv[j];
 
-	const uint64_t two_mib = 2ull << 20;
-	if (cfg.mem_size < MIN_MEM)
-		cfg.mem_size = MIN_MEM;
 	if (cfg.mem_size > (uint64_t)HEDGE_MAX_MEM_GIB << 30) {
 		free(gargv);
 		return usage_error("--mem is larger than the 16G maximum", NULL);
 	}
-	cfg.mem_size = (cfg.mem_size + two_mib - 1) & ~(two_mib - 1);
+	cfg.mem_size = round_mem_size(cfg.mem_size);
 	cfg.argc = gargc;
 	cfg.argv = gargv;
 	cfg.envc = envc;

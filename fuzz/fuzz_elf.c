@@ -29,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (err[0] == '\0' || strchr(err, '\n')) {
 		abort(); /* every refusal carries a one-line reason */
 	}
+	uint64_t mem_bytes;
+	elf_config_mem(file, size, &mem_bytes);
 	free(file);
 	return 0;
 }

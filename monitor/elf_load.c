@@ -152,3 +152,41 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 	out->nsegments = nloads;
 	return 0;
 }
+
+/* Section header i, or NULL if the table or the header lies outside the file. */
+static int read_shdr(const uint8_t *file, size_t size, const Elf64_Ehdr *eh, unsigned i,
+		     Elf64_Shdr *sh)
+{
+	uint64_t off = (uint64_t)i * sizeof(*sh);
+	if (eh->e_shentsize != sizeof(*sh) || eh->e_shoff > size || off > size - eh->e_shoff ||
+	    sizeof(*sh) > size - eh->e_shoff - off)
+		return -1;
+	memcpy(sh, file + eh->e_shoff + off, sizeof(*sh));
+	return 0;
+}
+
+int elf_config_mem(const uint8_t *file, size_t size, uint64_t *mem_bytes)
+{
+	static const char name[] = ".hedge_config";
+	Elf64_Ehdr eh;
+	Elf64_Shdr strtab, sh;
+	if (size < sizeof(eh))
+		return -1;
+	memcpy(&eh, file, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shnum > 4096 || read_shdr(file, size, &eh, eh.e_shstrndx, &strtab) ||
+	    strtab.sh_offset > size || strtab.sh_size > size - strtab.sh_offset)
+		return -1;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		if (read_shdr(file, size, &eh, i, &sh))
+			return -1;
+		if (sh.sh_name >= strtab.sh_size || strtab.sh_size - sh.sh_name < sizeof(name) ||
+		    memcmp(file + strtab.sh_offset + sh.sh_name, name, sizeof(name)) != 0)
+			continue;
+		if (sh.sh_size < 8 || sh.sh_offset > size || 8 > size - sh.sh_offset)
+			return -1;
+		memcpy(mem_bytes, file + sh.sh_offset, 8);
+		return 0;
+	}
+	return -1;
+}

@@ -26,4 +26,12 @@ struct elf_image {
 int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf_image *out,
              char *err, size_t errlen);
 
+/*
+ * Reads the default guest memory size hedge build recorded in the image's
+ * non-allocated ".hedge_config" section.  Returns 0 and sets *mem_bytes, or
+ * -1 if the image has no such section or it is malformed (not an error:
+ * images built by hand have none).
+ */
+int elf_config_mem(const uint8_t *file, size_t size, uint64_t *mem_bytes);
+
 #endif

@@ -122,6 +122,17 @@ static void free_dirs(struct boot_fs *fs, int n)
 	free(fs);
 }
 
+/* Guest memory is whole 2 MiB pages, between 2 MiB and the 16 GiB the page tables cover. */
+uint64_t round_mem_size(uint64_t bytes)
+{
+	const uint64_t two_mib = 2ull << 20, max = (uint64_t)HEDGE_MAX_MEM_GIB << 30;
+	if (bytes < two_mib)
+		bytes = two_mib;
+	if (bytes > max)
+		bytes = max;
+	return (bytes + two_mib - 1) & ~(two_mib - 1);
+}
+
 static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
 {
 	char err[512];
@@ -131,7 +142,11 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 
 	if (map_image(cfg->image, &file, &file_size, err, sizeof(err)))
 		return fail(ST_IMAGE, cfg->image, err);
-	if (gmem_map(&vm->mem, cfg->mem_size)) {
+	uint64_t mem_size = cfg->mem_size;
+	uint64_t recorded;
+	if (!cfg->mem_given && elf_config_mem(file, file_size, &recorded) == 0)
+		mem_size = round_mem_size(recorded);
+	if (gmem_map(&vm->mem, mem_size)) {
 		munmap((void *)file, file_size);
 		return fail(ST_INTERNAL, "cannot reserve guest memory", strerror(errno));
 	}

@@ -9,6 +9,7 @@
 struct run_config {
 	const char *image;
 	uint64_t mem_size;
+	int mem_given; /* --mem was given: it beats the size the image records */
 	int quiet;   /* discard the guest console */
 	int timings; /* print phase timings as one JSON line on stderr */
 	int argc;    /* guest argv, argv[0] included */
@@ -20,6 +21,9 @@ struct run_config {
 	const char *const *dir_host;
 	const char *const *dir_guest;
 };
+
+/* Rounds a memory size to what a VM can have: 2 MiB pages, 2 MiB to 16 GiB. */
+uint64_t round_mem_size(uint64_t bytes);
 
 /* Boots cfg->image and returns the status hedge run exits with (see status.h). */
 int hedge_run(const struct run_config *cfg);

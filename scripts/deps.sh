@@ -5,9 +5,12 @@ set -eu
 
 # gcc/make build the monitor and the guest runtime; clang with its runtimes
 # builds the libFuzzer harnesses; libseccomp is the monitor's sandbox;
-# binutils' objcopy prepares the guest library for host-side tests; hyperfine
-# times whole processes in bench/.
-packages=(build-essential clang lld libclang-rt-14-dev libseccomp-dev binutils hyperfine)
+# binutils' objcopy prepares the guest library for host-side tests; wabt
+# (wasm2c), wasi-libc, lld and the wasm32 compiler runtime build and compile
+# WebAssembly apps; hyperfine and nodejs (its built-in WASI is the baseline)
+# serve bench/.
+packages=(build-essential clang lld libclang-rt-14-dev libseccomp-dev binutils
+	wabt wasi-libc libclang-rt-14-dev-wasm32 hyperfine nodejs)
 
 missing=()
 for p in "${packages[@]}"; do

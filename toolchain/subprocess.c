@@ -2,7 +2,9 @@
  * subprocess.c - fork/exec of build tools with captured output.
  *
  * Exec failures travel back over a close-on-exec pipe, so "wasm2c is not
- * installed" is told apart from "wasm2c rejected the module".  Only the
+ * installed" is told apart from "wasm2c rejected the module".  Each tool
+ * runs in a process group of its own, which hedge stops as a whole when it
+ * is interrupted.  Only the
  * first OUTPUT_KEEP bytes are kept in memory: the first error is what the
  * one-line message needs, and a compiler can print megabytes.
  */
@@ -27,9 +29,12 @@ static int signals_installed;
 static void on_signal(int sig)
 {
 	interrupted_by = sig;
-	/* kill() is async-signal-safe; the tool's exit then ends tool_run's loop. */
+	/*
+	 * kill() is async-signal-safe.  The whole process group goes, so that
+	 * a compiler driver's cc1 or as cannot keep the output pipe open.
+	 */
 	if (running_child > 0)
-		kill(running_child, SIGTERM);
+		kill(-running_child, SIGTERM);
 }
 
 void tool_signals_install(void)
@@ -87,6 +92,7 @@ static void write_all(int fd, const char *buf, size_t len)
 /* In the child: wire up the descriptors and exec; on failure report errno. */
 static void exec_child(char *const argv[], int out_fd, int errno_fd)
 {
+	setpgid(0, 0);
 	for (int i = 0; i < 3; i++)
 		signal(handled_signals[i], SIG_DFL);
 	int null_fd = open("/dev/null", O_RDONLY);
@@ -157,10 +163,12 @@ int tool_run(char *const argv[], const char *log_path, struct tool_result *res)
 		res->exec_errno = fork_errno;
 		return -1;
 	}
+	/* Also set here, so the group exists before any signal tries to stop it. */
+	setpgid(pid, pid);
 	running_child = pid;
 	/* A signal that came between fork() and the line above found no child to stop. */
 	if (interrupted_by)
-		kill(pid, SIGTERM);
+		kill(-pid, SIGTERM);
 	int log_fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
 	read_output(out_pipe[0], log_fd, res);
 	if (log_fd >= 0)

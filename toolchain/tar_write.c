@@ -327,7 +327,8 @@ int tar_from_dir(const char *dir, uint8_t **out, size_t *out_len, char *err, siz
 	uint8_t *archive = NULL;
 	if (walk_dir(&w, ""))
 		goto fail;
-	qsort(w.entries, w.count, sizeof(*w.entries), entry_cmp);
+	if (w.count)
+		qsort(w.entries, w.count, sizeof(*w.entries), entry_cmp);
 	if (read_links_and_size(&w, &total))
 		goto fail;
 	archive = calloc(1, total);

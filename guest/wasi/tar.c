@@ -11,17 +11,17 @@
 #include <string.h>
 
 /* Header field offsets and widths (POSIX ustar). */
-#define H_NAME     0
-#define H_NAME_LEN 100
-#define H_MODE     100
-#define H_SIZE     124
-#define H_MTIME    136
-#define H_CHKSUM   148
-#define H_TYPE     156
-#define H_LINK     157
-#define H_LINK_LEN 100
-#define H_MAGIC    257
-#define H_PREFIX   345
+#define H_NAME       0
+#define H_NAME_LEN   100
+#define H_MODE       100
+#define H_SIZE       124
+#define H_MTIME      136
+#define H_CHKSUM     148
+#define H_TYPE       156
+#define H_LINK       157
+#define H_LINK_LEN   100
+#define H_MAGIC      257
+#define H_PREFIX     345
 #define H_PREFIX_LEN 155
 
 /* GNU and pax metadata records describe names, not data: bound them. */
@@ -29,8 +29,7 @@
 
 static int fail(struct tar_reader *reader, const char *what)
 {
-	snprintf(reader->error, sizeof(reader->error), "%s at offset %zu", what,
-		 reader->offset);
+	snprintf(reader->error, sizeof(reader->error), "%s at offset %zu", what, reader->offset);
 	return TAR_ERROR;
 }
 
@@ -131,7 +130,8 @@ static int parse_pax(struct tar_reader *reader, const uint8_t *data, size_t size
 		if (data[pos] == 0)
 			break; /* some writers pad the record block with NULs */
 		size_t digits = 0;
-		while (pos + digits < size && data[pos + digits] >= '0' && data[pos + digits] <= '9')
+		while (pos + digits < size && data[pos + digits] >= '0' &&
+		       data[pos + digits] <= '9')
 			digits++;
 		uint64_t record_len;
 		if (parse_decimal((const char *)data + pos, digits, &record_len) != 0 ||

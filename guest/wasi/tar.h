@@ -27,7 +27,7 @@ enum tar_type {
 
 struct tar_entry {
 	enum tar_type type;
-	char raw_type; /* the typeflag byte as found */
+	char raw_type;    /* the typeflag byte as found */
 	const char *name; /* not NUL-terminated; see name_len */
 	size_t name_len;
 	const char *link; /* symlink target or hard-link source */

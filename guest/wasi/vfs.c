@@ -204,8 +204,7 @@ int vfs_dir_add(struct vfs_node *dir, const char *name, size_t len, struct vfs_n
 		return WASI_EEXIST;
 	if (dir->dir.count == dir->dir.capacity) {
 		size_t capacity = dir->dir.capacity ? dir->dir.capacity * 2 : 8;
-		struct vfs_entry *entries =
-		    realloc(dir->dir.entries, capacity * sizeof(*entries));
+		struct vfs_entry *entries = realloc(dir->dir.entries, capacity * sizeof(*entries));
 		if (!entries)
 			return WASI_ENOSPC;
 		dir->dir.entries = entries;
@@ -250,19 +249,19 @@ static void touch_dir(struct vfs_node *dir, uint64_t now)
 /* Path resolution. */
 
 enum {
-	WALK_FOLLOW = 1, /* follow a symlink in the last component */
+	WALK_FOLLOW = 1,            /* follow a symlink in the last component */
 	WALK_TRAILING_NOFOLLOW = 2, /* ...not even when the path ends in '/' */
 };
 
 enum {
 	DOT_NONE,
-	DOT_SELF, /* the path ended in "." */
+	DOT_SELF,   /* the path ended in "." */
 	DOT_PARENT, /* the path ended in ".." */
 };
 
 struct walk {
 	struct vfs_node *dir; /* holds the last component; NULL when dot != DOT_NONE */
-	const char *name; /* the last component, inside buf */
+	const char *name;     /* the last component, inside buf */
 	size_t name_len;
 	struct vfs_node *node; /* what the path names; NULL if it does not exist */
 	int trailing_slash;
@@ -291,7 +290,7 @@ static int check_path(const char *path, size_t len)
 
 /* The path still to walk becomes the symlink's target followed by the rest. */
 static int splice_symlink(struct walk *walk, const struct vfs_node *link, size_t rest_offset,
-			  size_t *buf_len)
+                          size_t *buf_len)
 {
 	const char *target = link->symlink.target;
 	size_t target_len = link->symlink.len;
@@ -320,7 +319,7 @@ static int splice_symlink(struct walk *walk, const struct vfs_node *link, size_t
 }
 
 static int walk_path(struct vfs_node *start, const char *path, size_t len, int flags,
-		     struct walk *walk)
+                     struct walk *walk)
 {
 	memset(walk, 0, sizeof(*walk));
 	if (start->type != WASI_FILETYPE_DIRECTORY)
@@ -382,11 +381,12 @@ static int walk_path(struct vfs_node *start, const char *path, size_t len, int f
 
 		struct vfs_node *child = dir_child(dir, name, name_len);
 		int follow = !last || (flags & WALK_FOLLOW) ||
-			     (trailing && !(flags & WALK_TRAILING_NOFOLLOW));
+		             (trailing && !(flags & WALK_TRAILING_NOFOLLOW));
 		if (child && child->type == WASI_FILETYPE_SYMBOLIC_LINK && follow) {
 			if (++hops > VFS_SYMLINK_HOPS)
 				return WASI_ELOOP;
-			/* A trailing slash must survive the splice: it still demands a directory. */
+			/* A trailing slash must survive the splice: it still demands a directory.
+			 */
 			size_t rest = last ? end : next;
 			error = splice_symlink(walk, child, rest, &buf_len);
 			if (error)
@@ -587,7 +587,7 @@ static int create_at(struct walk *walk, uint8_t type, struct vfs_node **out)
 }
 
 int vfs_open(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
-	     unsigned oflags, int want_write, struct vfs_node **out)
+             unsigned oflags, int want_write, struct vfs_node **out)
 {
 	if (oflags & ~WASI_OFLAGS_ALL)
 		return WASI_EINVAL;
@@ -747,7 +747,7 @@ static int rename_check(const struct walk *from, const struct walk *to)
 }
 
 int vfs_rename(struct vfs_node *old_start, const char *old_path, size_t old_len,
-	       struct vfs_node *new_start, const char *new_path, size_t new_len)
+               struct vfs_node *new_start, const char *new_path, size_t new_len)
 {
 	if (old_start->fs != new_start->fs)
 		return WASI_EXDEV;
@@ -790,8 +790,8 @@ done:
 }
 
 int vfs_link(struct vfs_node *old_start, const char *old_path, size_t old_len,
-	     unsigned lookup_flags, struct vfs_node *new_start, const char *new_path,
-	     size_t new_len)
+             unsigned lookup_flags, struct vfs_node *new_start, const char *new_path,
+             size_t new_len)
 {
 	if (old_start->fs != new_start->fs)
 		return WASI_EXDEV;
@@ -832,7 +832,7 @@ done:
 }
 
 int vfs_symlink(const char *target, size_t target_len, struct vfs_node *start, const char *path,
-		size_t len)
+                size_t len)
 {
 	if (target_len == 0)
 		return WASI_ENOENT;
@@ -873,7 +873,7 @@ done:
 }
 
 int vfs_readlink(struct vfs_node *start, const char *path, size_t len, const char **target,
-		 size_t *target_len)
+                 size_t *target_len)
 {
 	struct walk walk;
 	int error = walk_path(start, path, len, WALK_TRAILING_NOFOLLOW, &walk);
@@ -895,7 +895,7 @@ int vfs_readlink(struct vfs_node *start, const char *path, size_t len, const cha
 
 /* Looks up an existing node for stat and set_times. */
 static int find_existing(struct vfs_node *start, const char *path, size_t len,
-			 unsigned lookup_flags, struct vfs_node **out)
+                         unsigned lookup_flags, struct vfs_node **out)
 {
 	struct walk walk;
 	int flags = (lookup_flags & WASI_LOOKUP_SYMLINK_FOLLOW) ? WALK_FOLLOW : 0;
@@ -913,7 +913,7 @@ static int find_existing(struct vfs_node *start, const char *path, size_t len,
 }
 
 int vfs_stat_path(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
-		  struct vfs_stat *st)
+                  struct vfs_stat *st)
 {
 	struct vfs_node *node;
 	int error = find_existing(start, path, len, lookup_flags, &node);
@@ -922,8 +922,8 @@ int vfs_stat_path(struct vfs_node *start, const char *path, size_t len, unsigned
 	return error;
 }
 
-int vfs_set_times_path(struct vfs_node *start, const char *path, size_t len,
-		       unsigned lookup_flags, uint64_t atim, uint64_t mtim, unsigned fst_flags)
+int vfs_set_times_path(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
+                       uint64_t atim, uint64_t mtim, unsigned fst_flags)
 {
 	struct vfs_node *node;
 	int error = find_existing(start, path, len, lookup_flags, &node);

@@ -23,9 +23,9 @@
 
 #include "wasi_abi.h"
 
-#define VFS_NAME_MAX     255 /* bytes in one path component */
-#define VFS_PATH_MAX     4096 /* bytes in a path or a symlink target */
-#define VFS_SYMLINK_HOPS 32 /* symlinks followed in one lookup before ELOOP */
+#define VFS_NAME_MAX     255                 /* bytes in one path component */
+#define VFS_PATH_MAX     4096                /* bytes in a path or a symlink target */
+#define VFS_SYMLINK_HOPS 32                  /* symlinks followed in one lookup before ELOOP */
 #define VFS_FILE_MAX     (UINT64_C(1) << 36) /* larger files fail with EFBIG */
 
 struct vfs;
@@ -65,8 +65,8 @@ struct vfs_node *vfs_root(struct vfs *fs);
  * placed (".." in the name, a file in the way of a directory, devices) are
  * skipped; *skipped counts them if not NULL.
  */
-int vfs_load_tar(struct vfs *fs, const void *archive, size_t size, char *error,
-		 size_t error_size, size_t *skipped);
+int vfs_load_tar(struct vfs *fs, const void *archive, size_t size, char *error, size_t error_size,
+                 size_t *skipped);
 
 /* Open descriptors hold the node they refer to so that unlink cannot free it. */
 void vfs_hold(struct vfs_node *node);
@@ -88,24 +88,24 @@ uint64_t vfs_node_size(const struct vfs_node *node);
  * held for the caller (vfs_release it).
  */
 int vfs_open(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
-	     unsigned oflags, int want_write, struct vfs_node **out);
+             unsigned oflags, int want_write, struct vfs_node **out);
 int vfs_mkdir(struct vfs_node *start, const char *path, size_t len);
 int vfs_rmdir(struct vfs_node *start, const char *path, size_t len);
 int vfs_unlink(struct vfs_node *start, const char *path, size_t len);
 int vfs_rename(struct vfs_node *old_start, const char *old_path, size_t old_len,
-	       struct vfs_node *new_start, const char *new_path, size_t new_len);
+               struct vfs_node *new_start, const char *new_path, size_t new_len);
 int vfs_link(struct vfs_node *old_start, const char *old_path, size_t old_len,
-	     unsigned lookup_flags, struct vfs_node *new_start, const char *new_path,
-	     size_t new_len);
+             unsigned lookup_flags, struct vfs_node *new_start, const char *new_path,
+             size_t new_len);
 int vfs_symlink(const char *target, size_t target_len, struct vfs_node *start, const char *path,
-		size_t len);
+                size_t len);
 /* *target points into the node; it stays valid until the next change. */
 int vfs_readlink(struct vfs_node *start, const char *path, size_t len, const char **target,
-		 size_t *target_len);
+                 size_t *target_len);
 int vfs_stat_path(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
-		  struct vfs_stat *st);
-int vfs_set_times_path(struct vfs_node *start, const char *path, size_t len,
-		       unsigned lookup_flags, uint64_t atim, uint64_t mtim, unsigned fst_flags);
+                  struct vfs_stat *st);
+int vfs_set_times_path(struct vfs_node *start, const char *path, size_t len, unsigned lookup_flags,
+                       uint64_t atim, uint64_t mtim, unsigned fst_flags);
 
 /* Node operations. */
 void vfs_stat(const struct vfs_node *node, struct vfs_stat *st);

@@ -18,7 +18,7 @@ struct vfs_node {
 	struct vfs *fs;
 	struct vfs_node *prev, *next; /* every node of fs, so vfs_destroy finds orphans */
 	uint64_t ino;
-	uint8_t type; /* WASI_FILETYPE_DIRECTORY, _REGULAR_FILE or _SYMBOLIC_LINK */
+	uint8_t type;   /* WASI_FILETYPE_DIRECTORY, _REGULAR_FILE or _SYMBOLIC_LINK */
 	uint64_t links; /* directory entries naming this node; the root is pinned at 1 */
 	uint64_t holds; /* open descriptors */
 	uint64_t atim, mtim, ctim;
@@ -33,7 +33,7 @@ struct vfs_node {
 			struct vfs_entry *entries; /* sorted by name, for lookup and readdir */
 			size_t count, capacity;
 			struct vfs_node *parent; /* NULL for the root and removed directories */
-			size_t subdirs; /* for nlink */
+			size_t subdirs;          /* for nlink */
 		} dir;
 		struct {
 			char *target;

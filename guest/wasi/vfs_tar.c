@@ -24,7 +24,7 @@ enum add_result {
 
 /* Next component of name after *pos, passing over empty and "." ones. */
 static int next_component(const char *name, size_t len, size_t *pos, const char **comp,
-			  size_t *comp_len)
+                          size_t *comp_len)
 {
 	while (*pos < len) {
 		size_t start = *pos;
@@ -58,21 +58,25 @@ static uint64_t seconds_to_ns(uint64_t seconds)
  * and last component.  *last_len is 0 when name is the root itself.
  */
 static enum add_result place(struct vfs *fs, const char *name, size_t len, int create_dirs,
-			     uint64_t time_ns, struct vfs_node **parent, const char **last,
-			     size_t *last_len)
+                             uint64_t time_ns, struct vfs_node **parent, const char **last,
+                             size_t *last_len)
 {
 	struct vfs_node *dir = fs->root;
 	size_t pos = 0;
 	const char *comp;
 	size_t comp_len;
+	/* Vet every component first, so that a refused name creates no directories. */
+	while (next_component(name, len, &pos, &comp, &comp_len)) {
+		if (is_dotdot(comp, comp_len) || comp_len > VFS_NAME_MAX)
+			return SKIPPED;
+	}
+	pos = 0;
 	*last_len = 0;
 	if (!next_component(name, len, &pos, &comp, &comp_len)) {
 		*parent = dir;
 		return ADDED;
 	}
 	for (;;) {
-		if (is_dotdot(comp, comp_len) || comp_len > VFS_NAME_MAX)
-			return SKIPPED;
 		const char *next;
 		size_t next_len;
 		if (!next_component(name, len, &pos, &next, &next_len)) {
@@ -120,7 +124,7 @@ static struct vfs_node *hardlink_source(struct vfs *fs, const struct tar_entry *
 
 /* The node a file, symlink or hard-link entry stands for, or NULL. */
 static enum add_result make_node(struct vfs *fs, const struct tar_entry *entry, uint64_t time_ns,
-				 struct vfs_node **out)
+                                 struct vfs_node **out)
 {
 	struct vfs_node *node;
 	switch (entry->type) {
@@ -212,8 +216,8 @@ static enum add_result add_entry(struct vfs *fs, const struct tar_entry *entry)
 	return error ? NO_MEMORY : ADDED;
 }
 
-int vfs_load_tar(struct vfs *fs, const void *archive, size_t size, char *error,
-		 size_t error_size, size_t *skipped)
+int vfs_load_tar(struct vfs *fs, const void *archive, size_t size, char *error, size_t error_size,
+                 size_t *skipped)
 {
 	struct tar_reader reader;
 	tar_reader_init(&reader, archive, size);

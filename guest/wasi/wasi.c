@@ -187,8 +187,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_get(wasi_t *wasi, uint32_t fd, uin
 	return 0;
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(wasi_t *wasi, uint32_t fd,
-						       uint32_t path_ptr, uint32_t path_len)
+uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(wasi_t *wasi, uint32_t fd, uint32_t path_ptr,
+                                                       uint32_t path_len)
 {
 	uint8_t *out = wasi_mem(wasi, path_ptr, path_len);
 	if (!out)
@@ -243,8 +243,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(wasi_t *wasi, uint32_t fd
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_rights(wasi_t *wasi, uint32_t fd,
-							uint64_t rights_base,
-							uint64_t rights_inheriting)
+                                                        uint64_t rights_base,
+                                                        uint64_t rights_inheriting)
 {
 	struct wasi_fd *entry = wasi_fd_get(wasi, fd);
 	if (!entry)

@@ -25,8 +25,8 @@ struct vfs;
 struct Z_wasi_snapshot_preview1_instance_t {
 	/* Read at every call: memory.grow may move and resize it. */
 	wasm_rt_memory_t *memory;
-	struct wasi_fd *fds; /* indexed by descriptor number */
-	uint32_t fd_count; /* slots in fds, free ones included */
+	struct wasi_fd *fds;      /* indexed by descriptor number */
+	uint32_t fd_count;        /* slots in fds, free ones included */
 	struct vfs **filesystems; /* one per preopened image, freed never */
 	size_t filesystem_count;
 };

@@ -14,36 +14,36 @@
 #include <stdint.h>
 
 /* errno: WASI's own numbering, not Linux's. */
-#define WASI_ESUCCESS        0
-#define WASI_E2BIG           1
-#define WASI_EACCES          2
-#define WASI_EAGAIN          6
-#define WASI_EBADF           8
-#define WASI_EBUSY           10
-#define WASI_EEXIST          20
-#define WASI_EFAULT          21
-#define WASI_EFBIG           22
-#define WASI_EILSEQ          25
-#define WASI_EINVAL          28
-#define WASI_EIO             29
-#define WASI_EISDIR          31
-#define WASI_ELOOP           32
-#define WASI_EMFILE          33
-#define WASI_EMLINK          34
-#define WASI_ENAMETOOLONG    37
-#define WASI_ENOENT          44
-#define WASI_ENOMEM          48
-#define WASI_ENOSPC          51
-#define WASI_ENOSYS          52
-#define WASI_ENOTDIR         54
-#define WASI_ENOTEMPTY       55
-#define WASI_ENOTSOCK        57
-#define WASI_ENOTSUP         58
-#define WASI_EOVERFLOW       61
-#define WASI_EPERM           63
-#define WASI_ESPIPE          70
-#define WASI_EXDEV           75
-#define WASI_ENOTCAPABLE     76
+#define WASI_ESUCCESS     0
+#define WASI_E2BIG        1
+#define WASI_EACCES       2
+#define WASI_EAGAIN       6
+#define WASI_EBADF        8
+#define WASI_EBUSY        10
+#define WASI_EEXIST       20
+#define WASI_EFAULT       21
+#define WASI_EFBIG        22
+#define WASI_EILSEQ       25
+#define WASI_EINVAL       28
+#define WASI_EIO          29
+#define WASI_EISDIR       31
+#define WASI_ELOOP        32
+#define WASI_EMFILE       33
+#define WASI_EMLINK       34
+#define WASI_ENAMETOOLONG 37
+#define WASI_ENOENT       44
+#define WASI_ENOMEM       48
+#define WASI_ENOSPC       51
+#define WASI_ENOSYS       52
+#define WASI_ENOTDIR      54
+#define WASI_ENOTEMPTY    55
+#define WASI_ENOTSOCK     57
+#define WASI_ENOTSUP      58
+#define WASI_EOVERFLOW    61
+#define WASI_EPERM        63
+#define WASI_ESPIPE       70
+#define WASI_EXDEV        75
+#define WASI_ENOTCAPABLE  76
 
 /* filetype */
 #define WASI_FILETYPE_UNKNOWN          0
@@ -56,10 +56,10 @@
 #define WASI_FILETYPE_SYMBOLIC_LINK    7
 
 /* clockid */
-#define WASI_CLOCK_REALTIME         0
-#define WASI_CLOCK_MONOTONIC        1
-#define WASI_CLOCK_PROCESS_CPUTIME  2
-#define WASI_CLOCK_THREAD_CPUTIME   3
+#define WASI_CLOCK_REALTIME        0
+#define WASI_CLOCK_MONOTONIC       1
+#define WASI_CLOCK_PROCESS_CPUTIME 2
+#define WASI_CLOCK_THREAD_CPUTIME  3
 
 /* rights */
 #define WASI_RIGHT_FD_DATASYNC             (UINT64_C(1) << 0)
@@ -128,11 +128,11 @@
 #define WASI_ADVICE_MAX 5
 
 /* eventtype, subclockflags, eventrwflags */
-#define WASI_EVENTTYPE_CLOCK        0
-#define WASI_EVENTTYPE_FD_READ      1
-#define WASI_EVENTTYPE_FD_WRITE     2
-#define WASI_SUBCLOCK_ABSTIME       (1u << 0)
-#define WASI_EVENTRW_HANGUP         (1u << 0)
+#define WASI_EVENTTYPE_CLOCK    0
+#define WASI_EVENTTYPE_FD_READ  1
+#define WASI_EVENTTYPE_FD_WRITE 2
+#define WASI_SUBCLOCK_ABSTIME   (1u << 0)
+#define WASI_EVENTRW_HANGUP     (1u << 0)
 
 /* preopentype */
 #define WASI_PREOPENTYPE_DIR 0
@@ -183,14 +183,14 @@
 #define WASI_PRESTAT_NAME_LEN 4
 
 /* subscription: userdata u64, tag u8, then the union at offset 16 */
-#define WASI_SUBSCRIPTION_SIZE     48
-#define WASI_SUB_USERDATA          0
-#define WASI_SUB_TAG               8
-#define WASI_SUB_CLOCK_ID          16
-#define WASI_SUB_CLOCK_TIMEOUT     24
-#define WASI_SUB_CLOCK_PRECISION   32
-#define WASI_SUB_CLOCK_FLAGS       40
-#define WASI_SUB_FD                16
+#define WASI_SUBSCRIPTION_SIZE   48
+#define WASI_SUB_USERDATA        0
+#define WASI_SUB_TAG             8
+#define WASI_SUB_CLOCK_ID        16
+#define WASI_SUB_CLOCK_TIMEOUT   24
+#define WASI_SUB_CLOCK_PRECISION 32
+#define WASI_SUB_CLOCK_FLAGS     40
+#define WASI_SUB_FD              16
 
 /* event: userdata u64, error u16, type u8, fd_readwrite { nbytes u64, flags u16 } */
 #define WASI_EVENT_SIZE     32

@@ -17,44 +17,44 @@ typedef struct Z_wasi_snapshot_preview1_instance_t wasi_t;
 
 enum wasi_fd_kind {
 	WASI_FD_FREE = 0,
-	WASI_FD_STDIN, /* the VM console's input */
+	WASI_FD_STDIN,   /* the VM console's input */
 	WASI_FD_CONSOLE, /* stdout or stderr, see stream */
-	WASI_FD_NODE, /* a file or directory of one of the file systems */
-	/* Sockets will be another kind, with their own state below. */
+	WASI_FD_NODE,    /* a file or directory of one of the file systems */
+	                 /* Sockets will be another kind, with their own state below. */
 };
 
 struct wasi_fd {
 	enum wasi_fd_kind kind;
 	uint16_t fdflags; /* WASI_FDFLAG_* */
 	uint64_t rights_base, rights_inheriting;
-	uint64_t offset; /* regular files: where fd_read and fd_write go next */
+	uint64_t offset;       /* regular files: where fd_read and fd_write go next */
 	struct vfs_node *node; /* WASI_FD_NODE: held while the descriptor is open */
-	unsigned stream; /* WASI_FD_CONSOLE: HEDGE_STREAM_STDOUT or _STDERR */
-	const char *preopen; /* the name fd_prestat_dir_name reports, if preopened */
+	unsigned stream;       /* WASI_FD_CONSOLE: HEDGE_STREAM_STDOUT or _STDERR */
+	const char *preopen;   /* the name fd_prestat_dir_name reports, if preopened */
 };
 
 /* Rights a descriptor of each kind can have at most. */
-#define WASI_RIGHTS_REGULAR_FILE                                                              \
-	(WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK |                    \
-	 WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_TELL |             \
-	 WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ADVISE | WASI_RIGHT_FD_ALLOCATE |                  \
-	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_SIZE |                         \
+#define WASI_RIGHTS_REGULAR_FILE                                                    \
+	(WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK |         \
+	 WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_TELL | \
+	 WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ADVISE | WASI_RIGHT_FD_ALLOCATE |      \
+	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_SIZE |             \
 	 WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_POLL_FD_READWRITE)
-#define WASI_RIGHTS_DIRECTORY                                                                 \
-	(WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC |         \
-	 WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |                       \
-	 WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET | WASI_RIGHT_PATH_OPEN |     \
-	 WASI_RIGHT_FD_READDIR | WASI_RIGHT_PATH_READLINK | WASI_RIGHT_PATH_RENAME_SOURCE |     \
-	 WASI_RIGHT_PATH_RENAME_TARGET | WASI_RIGHT_PATH_FILESTAT_GET |                         \
-	 WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |               \
-	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_TIMES |                        \
-	 WASI_RIGHT_PATH_SYMLINK | WASI_RIGHT_PATH_REMOVE_DIRECTORY |                           \
-	 WASI_RIGHT_PATH_UNLINK_FILE | WASI_RIGHT_POLL_FD_READWRITE)
-#define WASI_RIGHTS_STDIN                                                                     \
-	(WASI_RIGHT_FD_READ | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_FILESTAT_GET |    \
+#define WASI_RIGHTS_DIRECTORY                                                                      \
+	(WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC |            \
+	 WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |                          \
+	 WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET | WASI_RIGHT_PATH_OPEN |        \
+	 WASI_RIGHT_FD_READDIR | WASI_RIGHT_PATH_READLINK | WASI_RIGHT_PATH_RENAME_SOURCE |        \
+	 WASI_RIGHT_PATH_RENAME_TARGET | WASI_RIGHT_PATH_FILESTAT_GET |                            \
+	 WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                  \
+	 WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_PATH_SYMLINK | \
+	 WASI_RIGHT_PATH_REMOVE_DIRECTORY | WASI_RIGHT_PATH_UNLINK_FILE |                          \
 	 WASI_RIGHT_POLL_FD_READWRITE)
-#define WASI_RIGHTS_CONSOLE                                                                   \
-	(WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_FILESTAT_GET |   \
+#define WASI_RIGHTS_STDIN                                                                   \
+	(WASI_RIGHT_FD_READ | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_FILESTAT_GET | \
+	 WASI_RIGHT_POLL_FD_READWRITE)
+#define WASI_RIGHTS_CONSOLE                                                                  \
+	(WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_FILESTAT_GET | \
 	 WASI_RIGHT_POLL_FD_READWRITE)
 
 /*

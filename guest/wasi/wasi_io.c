@@ -72,7 +72,7 @@ static int file_fd(wasi_t *wasi, uint32_t fd, uint64_t rights, struct wasi_fd **
 }
 
 static void console_write(wasi_t *wasi, unsigned stream, uint32_t iovs_ptr, uint32_t iovs_len,
-			  uint64_t *written)
+                          uint64_t *written)
 {
 	static char gather[CONSOLE_GATHER];
 	size_t gathered = 0;
@@ -99,7 +99,7 @@ static void console_write(wasi_t *wasi, unsigned stream, uint32_t iovs_ptr, uint
 
 /* Writes at offset; returns the first error only if nothing was written. */
 static int file_write(wasi_t *wasi, struct wasi_fd *entry, uint64_t offset, uint32_t iovs_ptr,
-		      uint32_t iovs_len, uint64_t *written)
+                      uint32_t iovs_len, uint64_t *written)
 {
 	*written = 0;
 	for (uint32_t i = 0; i < iovs_len; i++) {
@@ -116,7 +116,7 @@ static int file_write(wasi_t *wasi, struct wasi_fd *entry, uint64_t offset, uint
 
 /* Reads from offset; fails only if nothing could be read. */
 static int file_read(wasi_t *wasi, struct wasi_fd *entry, uint64_t offset, uint32_t iovs_ptr,
-		     uint32_t iovs_len, uint64_t *nread)
+                     uint32_t iovs_len, uint64_t *nread)
 {
 	*nread = 0;
 	for (uint32_t i = 0; i < iovs_len; i++) {
@@ -132,7 +132,7 @@ static int file_read(wasi_t *wasi, struct wasi_fd *entry, uint64_t offset, uint3
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_write(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					    uint32_t iovs_len, uint32_t nwritten_ptr)
+                                            uint32_t iovs_len, uint32_t nwritten_ptr)
 {
 	uint8_t *nwritten_out = wasi_mem(wasi, nwritten_ptr, 4);
 	int error = iovs_check(wasi, iovs_ptr, iovs_len);
@@ -161,8 +161,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_write(wasi_t *wasi, uint32_t fd, uint32_t 
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_pwrite(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					     uint32_t iovs_len, uint64_t offset,
-					     uint32_t nwritten_ptr)
+                                             uint32_t iovs_len, uint64_t offset,
+                                             uint32_t nwritten_ptr)
 {
 	uint8_t *nwritten_out = wasi_mem(wasi, nwritten_ptr, 4);
 	int error = iovs_check(wasi, iovs_ptr, iovs_len);
@@ -182,7 +182,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_pwrite(wasi_t *wasi, uint32_t fd, uint32_t
 
 /* Reads the console into the first non-empty buffer: one blocking read at most. */
 static int stdin_read(wasi_t *wasi, struct wasi_fd *entry, uint32_t iovs_ptr, uint32_t iovs_len,
-		      uint64_t *nread)
+                      uint64_t *nread)
 {
 	*nread = 0;
 	for (uint32_t i = 0; i < iovs_len; i++) {
@@ -191,7 +191,8 @@ static int stdin_read(wasi_t *wasi, struct wasi_fd *entry, uint32_t iovs_ptr, ui
 			return WASI_EFAULT;
 		if (iov.len == 0)
 			continue;
-		if ((entry->fdflags & WASI_FDFLAG_NONBLOCK) && !(hedge_poll(HEDGE_POLL_STDIN, 0) & HEDGE_POLL_STDIN))
+		if ((entry->fdflags & WASI_FDFLAG_NONBLOCK) &&
+		    !(hedge_poll(HEDGE_POLL_STDIN, 0) & HEDGE_POLL_STDIN))
 			return WASI_EAGAIN;
 		long got = hedge_console_read(iov.buf, iov.len);
 		if (got < 0)
@@ -203,7 +204,7 @@ static int stdin_read(wasi_t *wasi, struct wasi_fd *entry, uint32_t iovs_ptr, ui
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_read(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					   uint32_t iovs_len, uint32_t nread_ptr)
+                                           uint32_t iovs_len, uint32_t nread_ptr)
 {
 	uint8_t *nread_out = wasi_mem(wasi, nread_ptr, 4);
 	int error = iovs_check(wasi, iovs_ptr, iovs_len);
@@ -231,7 +232,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_read(wasi_t *wasi, uint32_t fd, uint32_t i
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_pread(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					    uint32_t iovs_len, uint64_t offset, uint32_t nread_ptr)
+                                            uint32_t iovs_len, uint64_t offset, uint32_t nread_ptr)
 {
 	uint8_t *nread_out = wasi_mem(wasi, nread_ptr, 4);
 	int error = iovs_check(wasi, iovs_ptr, iovs_len);
@@ -250,7 +251,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_pread(wasi_t *wasi, uint32_t fd, uint32_t 
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_seek(wasi_t *wasi, uint32_t fd, uint64_t delta,
-					   uint32_t whence, uint32_t offset_ptr)
+                                           uint32_t whence, uint32_t offset_ptr)
 {
 	uint8_t *out = wasi_mem(wasi, offset_ptr, 8);
 	if (!out)
@@ -311,7 +312,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_tell(wasi_t *wasi, uint32_t fd, uint32_t o
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_advise(wasi_t *wasi, uint32_t fd, uint64_t offset,
-					     uint64_t len, uint32_t advice)
+                                             uint64_t len, uint32_t advice)
 {
 	(void)offset;
 	(void)len;
@@ -325,7 +326,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_advise(wasi_t *wasi, uint32_t fd, uint64_t
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_allocate(wasi_t *wasi, uint32_t fd, uint64_t offset,
-					       uint64_t len)
+                                               uint64_t len)
 {
 	struct wasi_fd *entry;
 	int error = file_fd(wasi, fd, WASI_RIGHT_FD_ALLOCATE, &entry);
@@ -361,8 +362,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_sync(wasi_t *wasi, uint32_t fd)
 	return sync_fd(wasi, fd, WASI_RIGHT_FD_SYNC);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(wasi_t *wasi, uint32_t fd,
-						   uint32_t filestat_ptr)
+uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(wasi_t *wasi, uint32_t fd, uint32_t filestat_ptr)
 {
 	uint8_t *out = wasi_mem(wasi, filestat_ptr, WASI_FILESTAT_SIZE);
 	if (!out)
@@ -396,7 +396,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_size(wasi_t *wasi, uint32_t f
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(wasi_t *wasi, uint32_t fd, uint64_t atim,
-							 uint64_t mtim, uint32_t fst_flags)
+                                                         uint64_t mtim, uint32_t fst_flags)
 {
 	struct wasi_fd *entry = wasi_fd_get(wasi, fd);
 	if (!entry)
@@ -414,8 +414,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(wasi_t *wasi, uint32_t 
  * larger buffer or the next cookie.
  */
 uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(wasi_t *wasi, uint32_t fd, uint32_t buf_ptr,
-					      uint32_t buf_len, uint64_t cookie,
-					      uint32_t bufused_ptr)
+                                              uint32_t buf_len, uint64_t cookie,
+                                              uint32_t bufused_ptr)
 {
 	uint8_t *bufused_out = wasi_mem(wasi, bufused_ptr, 4);
 	uint8_t *buf = wasi_mem(wasi, buf_ptr, buf_len);

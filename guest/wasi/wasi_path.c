@@ -12,9 +12,9 @@ static const char *path_arg(wasi_t *wasi, uint32_t path_ptr, uint32_t path_len)
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_open(wasi_t *wasi, uint32_t dir_fd, uint32_t lookup_flags,
-					     uint32_t path_ptr, uint32_t path_len, uint32_t oflags,
-					     uint64_t rights_base, uint64_t rights_inheriting,
-					     uint32_t fdflags, uint32_t fd_ptr)
+                                             uint32_t path_ptr, uint32_t path_len, uint32_t oflags,
+                                             uint64_t rights_base, uint64_t rights_inheriting,
+                                             uint32_t fdflags, uint32_t fd_ptr)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	uint8_t *fd_out = wasi_mem(wasi, fd_ptr, 4);
@@ -53,8 +53,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(wasi_t *wasi, uint32_t dir_fd, uint
 	 * for every right and expects the surplus to be dropped silently.
 	 */
 	uint64_t kind_rights = vfs_node_type(node) == WASI_FILETYPE_DIRECTORY
-				   ? WASI_RIGHTS_DIRECTORY
-				   : WASI_RIGHTS_REGULAR_FILE;
+	                           ? WASI_RIGHTS_DIRECTORY
+	                           : WASI_RIGHTS_REGULAR_FILE;
 	uint64_t inheritable = dir->rights_inheriting;
 	entry->kind = WASI_FD_NODE;
 	entry->node = node;
@@ -66,7 +66,7 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(wasi_t *wasi, uint32_t dir_fd, uint
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(wasi_t *wasi, uint32_t dir_fd,
-							 uint32_t path_ptr, uint32_t path_len)
+                                                         uint32_t path_ptr, uint32_t path_len)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	if (!path)
@@ -79,8 +79,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(wasi_t *wasi, uint32_t 
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(wasi_t *wasi, uint32_t dir_fd,
-						     uint32_t lookup_flags, uint32_t path_ptr,
-						     uint32_t path_len, uint32_t filestat_ptr)
+                                                     uint32_t lookup_flags, uint32_t path_ptr,
+                                                     uint32_t path_len, uint32_t filestat_ptr)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	uint8_t *out = wasi_mem(wasi, filestat_ptr, WASI_FILESTAT_SIZE);
@@ -99,10 +99,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(wasi_t *wasi, uint32_t dir_
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(wasi_t *wasi, uint32_t dir_fd,
-							   uint32_t lookup_flags,
-							   uint32_t path_ptr, uint32_t path_len,
-							   uint64_t atim, uint64_t mtim,
-							   uint32_t fst_flags)
+                                                           uint32_t lookup_flags, uint32_t path_ptr,
+                                                           uint32_t path_len, uint64_t atim,
+                                                           uint64_t mtim, uint32_t fst_flags)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	if (!path)
@@ -112,13 +111,13 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(wasi_t *wasi, uint32_
 	if (error)
 		return error;
 	return (uint32_t)vfs_set_times_path(dir->node, path, path_len, lookup_flags, atim, mtim,
-					    fst_flags);
+	                                    fst_flags);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_link(wasi_t *wasi, uint32_t old_fd, uint32_t old_flags,
-					     uint32_t old_path_ptr, uint32_t old_path_len,
-					     uint32_t new_fd, uint32_t new_path_ptr,
-					     uint32_t new_path_len)
+                                             uint32_t old_path_ptr, uint32_t old_path_len,
+                                             uint32_t new_fd, uint32_t new_path_ptr,
+                                             uint32_t new_path_len)
 {
 	const char *old_path = path_arg(wasi, old_path_ptr, old_path_len);
 	const char *new_path = path_arg(wasi, new_path_ptr, new_path_len);
@@ -131,12 +130,12 @@ uint32_t Z_wasi_snapshot_preview1Z_path_link(wasi_t *wasi, uint32_t old_fd, uint
 	if (error)
 		return error;
 	return (uint32_t)vfs_link(old_dir->node, old_path, old_path_len, old_flags, new_dir->node,
-				  new_path, new_path_len);
+	                          new_path, new_path_len);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_readlink(wasi_t *wasi, uint32_t dir_fd, uint32_t path_ptr,
-						 uint32_t path_len, uint32_t buf_ptr,
-						 uint32_t buf_len, uint32_t bufused_ptr)
+                                                 uint32_t path_len, uint32_t buf_ptr,
+                                                 uint32_t buf_len, uint32_t bufused_ptr)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	uint8_t *buf = wasi_mem(wasi, buf_ptr, buf_len);
@@ -160,7 +159,7 @@ uint32_t Z_wasi_snapshot_preview1Z_path_readlink(wasi_t *wasi, uint32_t dir_fd, 
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(wasi_t *wasi, uint32_t dir_fd,
-							 uint32_t path_ptr, uint32_t path_len)
+                                                         uint32_t path_ptr, uint32_t path_len)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	if (!path)
@@ -172,10 +171,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(wasi_t *wasi, uint32_t 
 	return (uint32_t)vfs_rmdir(dir->node, path, path_len);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_path_rename(wasi_t *wasi, uint32_t old_fd,
-					       uint32_t old_path_ptr, uint32_t old_path_len,
-					       uint32_t new_fd, uint32_t new_path_ptr,
-					       uint32_t new_path_len)
+uint32_t Z_wasi_snapshot_preview1Z_path_rename(wasi_t *wasi, uint32_t old_fd, uint32_t old_path_ptr,
+                                               uint32_t old_path_len, uint32_t new_fd,
+                                               uint32_t new_path_ptr, uint32_t new_path_len)
 {
 	const char *old_path = path_arg(wasi, old_path_ptr, old_path_len);
 	const char *new_path = path_arg(wasi, new_path_ptr, new_path_len);
@@ -187,13 +185,13 @@ uint32_t Z_wasi_snapshot_preview1Z_path_rename(wasi_t *wasi, uint32_t old_fd,
 		error = wasi_dir_fd(wasi, new_fd, WASI_RIGHT_PATH_RENAME_TARGET, &new_dir);
 	if (error)
 		return error;
-	return (uint32_t)vfs_rename(old_dir->node, old_path, old_path_len, new_dir->node,
-				    new_path, new_path_len);
+	return (uint32_t)vfs_rename(old_dir->node, old_path, old_path_len, new_dir->node, new_path,
+	                            new_path_len);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_symlink(wasi_t *wasi, uint32_t target_ptr,
-						uint32_t target_len, uint32_t dir_fd,
-						uint32_t path_ptr, uint32_t path_len)
+                                                uint32_t target_len, uint32_t dir_fd,
+                                                uint32_t path_ptr, uint32_t path_len)
 {
 	const char *target = path_arg(wasi, target_ptr, target_len);
 	const char *path = path_arg(wasi, path_ptr, path_len);
@@ -207,7 +205,7 @@ uint32_t Z_wasi_snapshot_preview1Z_path_symlink(wasi_t *wasi, uint32_t target_pt
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_unlink_file(wasi_t *wasi, uint32_t dir_fd,
-						    uint32_t path_ptr, uint32_t path_len)
+                                                    uint32_t path_ptr, uint32_t path_len)
 {
 	const char *path = path_arg(wasi, path_ptr, path_len);
 	if (!path)

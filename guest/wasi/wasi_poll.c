@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* Subscriptions copied onto the stack below this count, to the heap above. */
-#define POLL_STACK_SUBS 16
+#define POLL_STACK_SUBS  16
 /* The longest single wait; a longer one is several in a row. */
 #define POLL_MAX_WAIT_NS (3600ull * 1000000000ull)
 
@@ -102,7 +102,7 @@ static void fd_outcome(wasi_t *wasi, uint8_t type, uint32_t fd, struct poll_outc
 }
 
 static void outcome(wasi_t *wasi, const uint8_t *sub, const struct poll_clocks *start,
-		    struct poll_outcome *out)
+                    struct poll_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	uint8_t type = sub[WASI_SUB_TAG];
@@ -135,7 +135,7 @@ static int is_ready(const struct poll_outcome *o, uint64_t now, int stdin_ready)
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(wasi_t *wasi, uint32_t in_ptr, uint32_t out_ptr,
-					       uint32_t nsubscriptions, uint32_t nevents_ptr)
+                                               uint32_t nsubscriptions, uint32_t nevents_ptr)
 {
 	if (nsubscriptions == 0)
 		return WASI_EINVAL; /* it would wait forever */
@@ -156,7 +156,7 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(wasi_t *wasi, uint32_t in_ptr, ui
 	memcpy(subs, in, in_size);
 
 	struct poll_clocks start = {hedge_clock_monotonic_ns(), hedge_clock_wall_ns(),
-				    hedge_clock_cpu_ns()};
+	                            hedge_clock_cpu_ns()};
 	uint64_t earliest = UINT64_MAX;
 	int wants_stdin = 0;
 	struct poll_outcome o;

@@ -54,7 +54,7 @@ static uint32_t strings_get(wasi_t *wasi, char **strings, uint32_t array_ptr, ui
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_args_sizes_get(wasi_t *wasi, uint32_t argc_ptr,
-						  uint32_t size_ptr)
+                                                  uint32_t size_ptr)
 {
 	return sizes_get(wasi, hedge_argv(), argc_ptr, size_ptr);
 }
@@ -65,13 +65,12 @@ uint32_t Z_wasi_snapshot_preview1Z_args_get(wasi_t *wasi, uint32_t argv_ptr, uin
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_environ_sizes_get(wasi_t *wasi, uint32_t count_ptr,
-						     uint32_t size_ptr)
+                                                     uint32_t size_ptr)
 {
 	return sizes_get(wasi, hedge_environ(), count_ptr, size_ptr);
 }
 
-uint32_t Z_wasi_snapshot_preview1Z_environ_get(wasi_t *wasi, uint32_t environ_ptr,
-					       uint32_t buf_ptr)
+uint32_t Z_wasi_snapshot_preview1Z_environ_get(wasi_t *wasi, uint32_t environ_ptr, uint32_t buf_ptr)
 {
 	return strings_get(wasi, hedge_environ(), environ_ptr, buf_ptr);
 }
@@ -96,7 +95,7 @@ static int clock_read(uint32_t clock_id, uint64_t *now)
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(wasi_t *wasi, uint32_t clock_id,
-						 uint32_t resolution_ptr)
+                                                 uint32_t resolution_ptr)
 {
 	uint8_t *out = wasi_mem(wasi, resolution_ptr, 8);
 	if (!out)
@@ -110,7 +109,7 @@ uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(wasi_t *wasi, uint32_t clock_id
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(wasi_t *wasi, uint32_t clock_id,
-						  uint64_t precision, uint32_t time_ptr)
+                                                  uint64_t precision, uint32_t time_ptr)
 {
 	(void)precision; /* reading the TSC is already as precise as it gets */
 	uint8_t *out = wasi_mem(wasi, time_ptr, 8);
@@ -140,10 +139,10 @@ void Z_wasi_snapshot_preview1Z_proc_exit(wasi_t *wasi, uint32_t code)
 }
 
 static const char *const signal_names[WASI_SIGMAX + 1] = {
-    "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
-    "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
-    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
-    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGPOLL", "SIGPWR", "SIGSYS",
+    "",        "SIGHUP",    "SIGINT",  "SIGQUIT",  "SIGILL",  "SIGTRAP", "SIGABRT", "SIGBUS",
+    "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",  "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+    "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",  "SIGXCPU",
+    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGPOLL", "SIGPWR",  "SIGSYS",
 };
 
 /*

@@ -17,7 +17,7 @@ static int socket_fd(wasi_t *wasi, uint32_t fd, struct wasi_fd **out)
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_accept(wasi_t *wasi, uint32_t fd, uint32_t fdflags,
-					       uint32_t fd_ptr)
+                                               uint32_t fd_ptr)
 {
 	if (!wasi_mem(wasi, fd_ptr, 4))
 		return WASI_EFAULT;
@@ -28,8 +28,8 @@ uint32_t Z_wasi_snapshot_preview1Z_sock_accept(wasi_t *wasi, uint32_t fd, uint32
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_recv(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					     uint32_t iovs_len, uint32_t riflags,
-					     uint32_t nread_ptr, uint32_t roflags_ptr)
+                                             uint32_t iovs_len, uint32_t riflags,
+                                             uint32_t nread_ptr, uint32_t roflags_ptr)
 {
 	(void)riflags;
 	if (!wasi_mem(wasi, iovs_ptr, (uint64_t)iovs_len * WASI_IOVEC_SIZE) ||
@@ -40,8 +40,8 @@ uint32_t Z_wasi_snapshot_preview1Z_sock_recv(wasi_t *wasi, uint32_t fd, uint32_t
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_send(wasi_t *wasi, uint32_t fd, uint32_t iovs_ptr,
-					     uint32_t iovs_len, uint32_t siflags,
-					     uint32_t nwritten_ptr)
+                                             uint32_t iovs_len, uint32_t siflags,
+                                             uint32_t nwritten_ptr)
 {
 	(void)siflags;
 	if (!wasi_mem(wasi, iovs_ptr, (uint64_t)iovs_len * WASI_IOVEC_SIZE) ||
