@@ -196,6 +196,12 @@ static int build_locked(const char *wasm_path, const uint8_t *wasm, size_t wasm_
                         const struct build_conf *conf, const char *dir, const char *image,
                         int quiet, char *err, size_t errlen)
 {
+	char display[512];
+	wasm_name_format(wasm_path, (uint32_t)strnlen(wasm_path, 4096), display, sizeof(display));
+	/* A module that cannot be built is refused before waiting for the lock. */
+	int rc = build_check_module(wasm, wasm_len, display, err, errlen);
+	if (rc)
+		return rc;
 	int lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
 		snprintf(err, errlen, "cannot lock the cache directory %s: %s", dir, strerror(errno));
@@ -203,15 +209,11 @@ static int build_locked(const char *wasm_path, const uint8_t *wasm, size_t wasm_
 			close(lock_fd);
 		return BUILD_TOOLCHAIN;
 	}
-	int rc = 0;
 	/* Another hedge may have built it while this one waited for the lock. */
 	if (!image_exists(image)) {
-		if (!quiet) {
-			char shown[512];
-			wasm_name_format(wasm_path, (uint32_t)strnlen(wasm_path, 4096), shown,
-			                 sizeof(shown));
-			fprintf(stderr, "hedge: building an image for %s (not in the cache)\n", shown);
-		}
+		if (!quiet)
+			fprintf(stderr, "hedge: building an image for %s (not in the cache)\n",
+			        display);
 		struct build_options opt = {.wasm_path = wasm_path,
 		                            .output_path = image,
 		                            .quiet = quiet,

@@ -99,13 +99,14 @@ static void add_console(wasi_t *wasi, enum wasi_fd_kind kind, unsigned stream, u
 
 static void add_preopen(wasi_t *wasi, const struct hedge_fs_image *image)
 {
+	const char *name = image->guest_path ? image->guest_path : ".";
 	uint64_t dev = wasi->filesystem_count + 1;
 	struct vfs *fs = vfs_create(dev, hedge_clock_wall_ns);
 	if (!fs)
-		hedge_abort("wasi: out of memory for directory %s", image->guest_path);
+		hedge_abort("wasi: out of memory for directory %s", name);
 	char error[128];
 	if (vfs_load_tar(fs, image->tar, image->size, error, sizeof(error), NULL) != 0)
-		hedge_abort("wasi: cannot load directory %s: %s", image->guest_path, error);
+		hedge_abort("wasi: cannot load the archive of directory %s: %s", name, error);
 	wasi->filesystems[wasi->filesystem_count++] = fs;
 
 	uint32_t fd;
@@ -117,7 +118,7 @@ static void add_preopen(wasi_t *wasi, const struct hedge_fs_image *image)
 	vfs_hold(entry->node);
 	entry->rights_base = WASI_RIGHTS_DIRECTORY;
 	entry->rights_inheriting = WASI_RIGHTS_DIRECTORY | WASI_RIGHTS_REGULAR_FILE;
-	entry->preopen = image->guest_path;
+	entry->preopen = name;
 }
 
 void wasi_init(wasi_t *wasi, wasm_rt_memory_t *memory)

@@ -15,12 +15,12 @@
 
 typedef struct Z_wasi_snapshot_preview1_instance_t wasi_t;
 
+/* Sockets will be another kind, with their own state in struct wasi_fd. */
 enum wasi_fd_kind {
 	WASI_FD_FREE = 0,
 	WASI_FD_STDIN,   /* the VM console's input */
 	WASI_FD_CONSOLE, /* stdout or stderr, see stream */
 	WASI_FD_NODE,    /* a file or directory of one of the file systems */
-	                 /* Sockets will be another kind, with their own state below. */
 };
 
 struct wasi_fd {

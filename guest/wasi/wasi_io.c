@@ -2,10 +2,11 @@
  * wasi_io.c - reading, writing and inspecting open descriptors: the fd_*
  * calls on the console and on files and directories of the file systems.
  *
- * Errors are checked in one order everywhere: is the descriptor open
- * (EBADF), does the call make sense for its kind (EBADF for file I/O on a
- * directory or the wrong console direction, ESPIPE for positions on the
- * console, ENOTDIR for readdir), does it hold the rights (ENOTCAPABLE).
+ * Errors are checked in one order everywhere: are the app's pointers
+ * inside its memory (EFAULT), is the descriptor open (EBADF), does the call
+ * make sense for its kind (EBADF for file I/O on a directory or the wrong
+ * console direction, ESPIPE for positions on the console, ENOTDIR for
+ * readdir), does it hold the rights (ENOTCAPABLE).
  * Scatter/gather lists are checked whole before any byte moves, so a bad
  * buffer never leaves half an operation done.
  */

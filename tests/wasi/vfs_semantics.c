@@ -13,7 +13,7 @@
 static __wasi_fd_t root;
 
 static __wasi_errno_t open_rw(const char *path, __wasi_oflags_t oflags, __wasi_fdflags_t fdflags,
-			      __wasi_fd_t *fd)
+                              __wasi_fd_t *fd)
 {
 	return open_at(root, path, oflags, RIGHTS_RW, fdflags, fd);
 }
@@ -44,7 +44,7 @@ static void copy_on_write(void)
 	(void)__wasi_fd_close(a);
 	(void)__wasi_fd_close(b);
 	check(file_content(root, "hello.txt", buf, sizeof buf) == (long)strlen(HELLO_TXT) &&
-		  strcmp(buf, HELLO_TXT) == 0,
+	          strcmp(buf, HELLO_TXT) == 0,
 	      "hello.txt restored");
 }
 
@@ -123,7 +123,8 @@ static void large_file(void)
 		__wasi_size_t n;
 		ok = __wasi_fd_write(fd, &iov, 1, &n) == 0 && n == CHUNK;
 	}
-	check(ok && size_of(fd) == (__wasi_filesize_t)CHUNK * CHUNKS, "4 MiB written in 64 KiB writes");
+	check(ok && size_of(fd) == (__wasi_filesize_t)CHUNK * CHUNKS,
+	      "4 MiB written in 64 KiB writes");
 	for (int c = 0; c < CHUNKS && ok; c += 9) {
 		uint8_t byte = 0xee;
 		__wasi_iovec_t iov = {&byte, 1};
@@ -161,11 +162,11 @@ static void rights_stay_dropped(void)
 	if (!CHECK_OK(open_at(root, D, __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR, 0, &dir)))
 		return;
 	CHECK_OK(__wasi_fd_fdstat_get(dir, &st));
-	CHECK_OK(__wasi_fd_fdstat_set_rights(dir, st.fs_rights_base & ~__WASI_RIGHTS_PATH_CREATE_FILE,
-					     st.fs_rights_inheriting));
+	CHECK_OK(__wasi_fd_fdstat_set_rights(
+	    dir, st.fs_rights_base & ~__WASI_RIGHTS_PATH_CREATE_FILE, st.fs_rights_inheriting));
 	__wasi_fd_t f;
 	CHECK_ERR(__wasi_path_open(dir, 0, "nope", __WASI_OFLAGS_CREAT, RIGHTS_RW, 0, 0, &f),
-		  __WASI_ERRNO_NOTCAPABLE);
+	          __WASI_ERRNO_NOTCAPABLE);
 	(void)__wasi_fd_close(dir);
 }
 
@@ -184,7 +185,7 @@ static void readdir_tiny_buffers(void)
 	/* 30 bytes: one 24-byte header and the start of a name at most. */
 	uint8_t buf[30];
 	__wasi_dircookie_t cookie = 0;
-	int seen = 0, truncated = 0, rounds = 0;
+	int files = 0, dots = 0, truncated = 0, rounds = 0;
 	for (; rounds < 20; rounds++) {
 		__wasi_size_t used;
 		if (__wasi_fd_readdir(dir, buf, sizeof buf, cookie, &used) != 0 || used == 0)
@@ -193,10 +194,17 @@ static void readdir_tiny_buffers(void)
 		memcpy(&ent, buf, sizeof ent);
 		if (used == sizeof buf && ent.d_namlen > sizeof buf - sizeof ent)
 			truncated++;
-		seen++;
+		const char *name = (const char *)buf + sizeof ent;
+		if ((ent.d_namlen == 1 && name[0] == '.') ||
+		    (ent.d_namlen == 2 && name[0] == '.' && name[1] == '.'))
+			dots++;
+		else
+			files++;
 		cookie = ent.d_next;
 	}
-	check(seen == 5, "five entries (. .. and three files) one by one: %d", seen);
+	/* The spec leaves "." and ".." to the runtime: hedge, like wasmtime, lists them. */
+	note("readdir listed %d of \".\" and \"..\"", dots);
+	check(files == 3, "the three files, one by one through their cookies: %d", files);
 	check(truncated == 1, "the long name was cut to fit, with bufused == buf_len");
 	__wasi_size_t used;
 	CHECK_OK(__wasi_fd_readdir(dir, buf, 0, 0, &used));
@@ -226,8 +234,9 @@ static void links_and_loops(void)
 	CHECK_OK(__wasi_path_symlink("pong", root, D "/ping"));
 	__wasi_fd_t fd;
 	CHECK_ERR(open_at(root, D "/ping", 0, RIGHTS_RO, 0, &fd), __WASI_ERRNO_LOOP);
-	CHECK_ERR(__wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/ping/x", &st),
-		  __WASI_ERRNO_LOOP);
+	CHECK_ERR(
+	    __wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/ping/x", &st),
+	    __WASI_ERRNO_LOOP);
 	/* A chain of 40 links is longer than any runtime follows. */
 	create_file(root, D "/end", "e");
 	char name[64], target[64];
@@ -241,7 +250,7 @@ static void links_and_loops(void)
 	}
 	CHECK_OK(__wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/l8", &st));
 	CHECK_ERR(__wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/l40", &st),
-		  __WASI_ERRNO_LOOP);
+	          __WASI_ERRNO_LOOP);
 	for (int i = 1; i <= 40; i++) {
 		snprintf(name, sizeof name, D "/l%d", i);
 		(void)__wasi_path_unlink_file(root, name);
@@ -258,7 +267,8 @@ static void rename_and_rmdir(void)
 	CHECK_ERR(__wasi_path_remove_directory(root, D "/r1"), __WASI_ERRNO_NOTEMPTY);
 	CHECK_OK(__wasi_path_rename(root, D "/r1", root, D "/r2"));
 	char buf[8];
-	check(file_content(root, D "/r2/f", buf, sizeof buf) == 1, "the renamed directory keeps its file");
+	check(file_content(root, D "/r2/f", buf, sizeof buf) == 1,
+	      "the renamed directory keeps its file");
 	CHECK_ERR(__wasi_path_rename(root, D "/r2", root, D "/r2/inner"), __WASI_ERRNO_INVAL);
 	CHECK_OK(__wasi_path_unlink_file(root, D "/r2/f"));
 	CHECK_OK(__wasi_path_remove_directory(root, D "/r2"));
