@@ -177,7 +177,7 @@ $(BUILD)/test_guestlib: tests/unit/test_guestlib.c $(BUILD)/hostcheck/guestlib.o
 	$(CC) $(ASAN_CFLAGS) -no-pie -o $@ $^
 
 # Unit tests of the monitor's parsers and checks, under ASan+UBSan.
-UNIT_MONITOR_SRCS := monitor/elf_load.c monitor/hypercall.c monitor/vm.c cli/args.c
+UNIT_MONITOR_SRCS := monitor/elf_load.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c cli/args.c
 $(BUILD)/test_monitor: tests/unit/test_monitor.c $(UNIT_MONITOR_SRCS) $(HOST_HDRS) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_monitor.c $(UNIT_MONITOR_SRCS)
 
@@ -214,9 +214,9 @@ $(BUILD)/fuzz/fuzz_elf: fuzz/fuzz_elf.c monitor/elf_load.c $(HOST_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_elf.c monitor/elf_load.c
 
-$(BUILD)/fuzz/fuzz_hypercall: fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/vm.c $(HOST_HDRS)
+$(BUILD)/fuzz/fuzz_hypercall: fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c $(HOST_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/vm.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c
 
 test: all unit-tests fuzz
 	bash tests/run.sh
@@ -227,6 +227,9 @@ bench: all
 format:
 	clang-format -i $(wildcard abi/*.h monitor/*.[ch] cli/*.[ch] guest/*.[ch] guest/include/*.h \
 		guest/lib/*.c examples/c/*.c tests/unit/*.[ch] fuzz/*.c bench/*.c)
+
+# Guest networking (lwIP, the ring driver, sockets) lives in its own fragment.
+include mk/net.mk
 
 clean:
 	rm -rf $(BUILD)

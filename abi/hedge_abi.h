@@ -59,6 +59,9 @@ enum hedge_hypercall {
 	HEDGE_HC_POLL = 5,
 	HEDGE_HC_RANDOM = 6,
 	HEDGE_HC_CONSOLE_READ = 7,
+	HEDGE_HC_NET_INFO = 8,
+	HEDGE_HC_NET_SETUP = 9,
+	HEDGE_HC_NET_KICK = 10,
 	HEDGE_HC_COUNT
 };
 
@@ -109,6 +112,7 @@ struct hedge_hc_abort {
 
 /* Block until an event in interest arrives or timeout_ns passes; ready reports which. */
 #define HEDGE_EVENT_STDIN (1ull << 0) /* the monitor's stdin is readable (or at EOF) */
+#define HEDGE_EVENT_NET   (1ull << 1) /* the network receive ring has frames */
 struct hedge_hc_poll {
 	struct hedge_hc_header hdr;
 	uint64_t timeout_ns; /* relative; 0 returns at once */
@@ -121,6 +125,57 @@ struct hedge_hc_random {
 	struct hedge_hc_header hdr;
 	uint64_t buf; /* guest-physical address */
 	uint64_t len; /* at most HEDGE_RANDOM_MAX */
+};
+
+/*
+ * Networking: one Ethernet interface backed by a TAP device on the host.
+ * Frames move through two single-producer rings in guest memory that the
+ * guest allocates and registers with NET_SETUP: the guest produces on tx,
+ * the monitor on rx.  A NET_KICK makes the monitor send everything queued
+ * on tx and move whatever the TAP device has into rx, in one exit; a POLL
+ * with HEDGE_EVENT_NET does the same and blocks until rx has frames.  So a
+ * busy guest pays one exit per batch of frames, not one per frame.
+ */
+#define HEDGE_NET_SLOTS 256u       /* per ring; a power of two */
+#define HEDGE_NET_SLOT_SIZE 2048u  /* bytes per slot, length word included */
+#define HEDGE_NET_FRAME_MAX 1514u  /* Ethernet frame without FCS, MTU 1500 */
+
+struct hedge_net_slot {
+	uint32_t len; /* frame bytes in data */
+	uint32_t pad;
+	uint8_t data[HEDGE_NET_SLOT_SIZE - 8];
+};
+
+/* head and tail count frames forever; slot = index % HEDGE_NET_SLOTS. */
+struct hedge_net_ring {
+	uint32_t head; /* written by the producer only */
+	uint32_t pad0[15];
+	uint32_t tail; /* written by the consumer only */
+	uint32_t pad1[15];
+	struct hedge_net_slot slots[HEDGE_NET_SLOTS];
+};
+
+struct hedge_hc_net_info {
+	struct hedge_hc_header hdr;
+	uint32_t present;  /* out: 1 if the VM has an interface */
+	uint32_t mtu;      /* out */
+	uint8_t mac[6];    /* out */
+	uint8_t pad[2];
+	uint32_t ipv4;     /* out: address, network byte order; 0 if none given */
+	uint32_t netmask;  /* out: network byte order */
+	uint32_t gateway;  /* out: network byte order; 0 if none */
+	uint32_t pad2;
+};
+
+struct hedge_hc_net_setup {
+	struct hedge_hc_header hdr;
+	uint64_t tx_ring; /* guest-physical address of a struct hedge_net_ring */
+	uint64_t rx_ring; /* likewise; the two must not overlap */
+};
+
+struct hedge_hc_net_kick {
+	struct hedge_hc_header hdr;
+	uint64_t ready; /* out: HEDGE_EVENT_NET if rx has frames */
 };
 
 struct hedge_boot_info {

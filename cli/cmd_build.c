@@ -17,46 +17,47 @@
 
 static void build_usage(FILE *out)
 {
-	fprintf(out,
-	        "Usage: hedge build [OPTIONS] MODULE.wasm\n"
-	        "       hedge build --cache [-q] MODULE.wasm\n"
-	        "\n"
-	        "Compile a WebAssembly (WASI command) module ahead of time into an x86_64\n"
-	        "unikernel image for 'hedge run': wasm2c turns it into C, the C compiler named\n"
-	        "in build.conf compiles it, and it is linked with the guest runtime.\n"
-	        "\n"
-	        "Options:\n"
-	        "  -o, --output FILE        Image to write (default: MODULE with .wasm\n"
-	        "                           replaced by .hvt)\n"
-	        "  -d, --dir HOST[::GUEST]  Embed directory HOST as a tar archive; the guest\n"
-	        "                           sees it at GUEST (default: HOST as given; may be /).\n"
-	        "                           Repeatable\n"
-	        "  -m, --mem SIZE           Default guest memory recorded in the image, e.g. 64M\n"
-	        "                           (rounded up to 2M; 16G at most)\n"
-	        "      --json               Print a JSON summary on stdout\n"
-	        "  -q, --quiet              Print no progress on stderr\n"
-	        "      --keep-temps         Keep the temporary directory (C source, objects, logs)\n"
-	        "      --cache              Build into the image cache that 'hedge run MODULE.wasm'\n"
-	        "                           uses (if it is not there yet) and print the image path\n"
-	        "  -h, --help               Show this help\n"
-	        "\n"
-	        "Environment:\n"
-	        "  HEDGE_LIBDIR   guest runtime and build.conf (default: lib/hedge next to the\n"
-	        "                 hedge binary, or ../lib/hedge)\n"
-	        "  HEDGE_CACHE_DIR  the image cache (default: $XDG_CACHE_HOME/hedge, else\n"
-	        "                 ~/.cache/hedge)\n"
-	        "  TMPDIR         where the temporary directory is made\n"
-	        "\n"
-	        "Exit status:\n"
-	        "    0  image written\n"
-	        "    2  bad input: module missing, not a regular file or not valid WebAssembly;\n"
-	        "       a --dir that is not a directory or cannot be archived\n"
-	        "    3  hedge cannot run the module: imports it does not provide (or of the\n"
-	        "       wrong type), imported memory/table/global, no _start, memory not exported\n"
-	        "   64  bad command line\n"
-	        "   70  toolchain or host failure: wasm2c or the compiler missing or failing,\n"
-	        "       no build.conf, output not writable\n"
-	        "  130  interrupted (128 + the signal)\n");
+	fprintf(
+	    out,
+	    "Usage: hedge build [OPTIONS] MODULE.wasm\n"
+	    "       hedge build --cache [-q] MODULE.wasm\n"
+	    "\n"
+	    "Compile a WebAssembly (WASI command) module ahead of time into an x86_64\n"
+	    "unikernel image for 'hedge run': wasm2c turns it into C, the C compiler named\n"
+	    "in build.conf compiles it, and it is linked with the guest runtime.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -o, --output FILE        Image to write (default: MODULE with .wasm\n"
+	    "                           replaced by .hvt)\n"
+	    "  -d, --dir HOST[::GUEST]  Embed directory HOST as a tar archive; the guest\n"
+	    "                           sees it at GUEST (default: HOST as given; may be /).\n"
+	    "                           Repeatable\n"
+	    "  -m, --mem SIZE           Default guest memory recorded in the image, e.g. 64M\n"
+	    "                           (rounded up to 2M; 16G at most)\n"
+	    "      --json               Print a JSON summary on stdout\n"
+	    "  -q, --quiet              Print no progress on stderr\n"
+	    "      --keep-temps         Keep the temporary directory (C source, objects, logs)\n"
+	    "      --cache              Build into the image cache that 'hedge run MODULE.wasm'\n"
+	    "                           uses (if it is not there yet) and print the image path\n"
+	    "  -h, --help               Show this help\n"
+	    "\n"
+	    "Environment:\n"
+	    "  HEDGE_LIBDIR   guest runtime and build.conf (default: lib/hedge next to the\n"
+	    "                 hedge binary, or ../lib/hedge)\n"
+	    "  HEDGE_CACHE_DIR  the image cache (default: $XDG_CACHE_HOME/hedge, else\n"
+	    "                 ~/.cache/hedge)\n"
+	    "  TMPDIR         where the temporary directory is made\n"
+	    "\n"
+	    "Exit status:\n"
+	    "    0  image written\n"
+	    "    2  bad input: module missing, not a regular file or not valid WebAssembly;\n"
+	    "       a --dir that is not a directory or cannot be archived\n"
+	    "    3  hedge cannot run the module: imports it does not provide (or of the\n"
+	    "       wrong type), imported memory/table/global, no _start, memory not exported\n"
+	    "   64  bad command line\n"
+	    "   70  toolchain or host failure: wasm2c or the compiler missing or failing,\n"
+	    "       no build.conf, output not writable\n"
+	    "  130  interrupted (128 + the signal)\n");
 }
 
 static int usage_error(const char *msg, const char *arg)
@@ -228,7 +229,8 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 	if (!a->input)
 		return usage_error("missing MODULE.wasm", NULL);
 	if (a->cache && (a->output || a->dir_count || a->mem_bytes || a->keep_temps || a->json))
-		return usage_error("--cache takes no -o, --dir, --mem, --keep-temps or --json", NULL);
+		return usage_error("--cache takes no -o, --dir, --mem, --keep-temps or --json",
+		                   NULL);
 	return -1;
 }
 
@@ -236,7 +238,8 @@ static int parse_args(int argc, char **argv, struct build_args *a)
 static int build_into_cache(const struct build_args *a)
 {
 	char image[4096], err[8192];
-	int status = cache_image_for_wasm(a->input, image, sizeof(image), a->quiet, err, sizeof(err));
+	int status =
+	    cache_image_for_wasm(a->input, image, sizeof(image), a->quiet, err, sizeof(err));
 	if (status != 0)
 		fprintf(stderr, "hedge build: %s\n", err);
 	else
@@ -281,8 +284,8 @@ int cmd_build(int argc, char **argv)
 			if (!a.quiet)
 				fprintf(stderr, "built %s (%.1f MiB) in %.2f s\n", a.output,
 				        (double)res.image_bytes / (1024 * 1024),
-				        res.seconds_archive + res.seconds_wasm2c + res.seconds_compile +
-				            res.seconds_link);
+				        res.seconds_archive + res.seconds_wasm2c +
+				            res.seconds_compile + res.seconds_link);
 		}
 	}
 	for (size_t i = 0; i < a.dir_count; i++)

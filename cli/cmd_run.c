@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cli.h"
 #include "hedge_abi.h"
@@ -37,6 +38,12 @@ static void run_usage(FILE *out)
 	        "                     Give the guest a copy of directory HOST at GUEST\n"
 	        "                     (default: HOST as given); writes stay inside the VM\n"
 	        "  -q, --quiet        Discard the guest's console output\n"
+	        "      --net tap:NAME Give the guest a network interface on TAP device NAME\n"
+	        "                     (created if missing, and then removed at exit)\n"
+	        "      --ip A.B.C.D/N The guest's IPv4 address (with --net)\n"
+	        "      --gw A.B.C.D   The guest's default gateway (with --net)\n"
+	        "      --mac MAC      The guest's MAC address (default: random 52:54:00:xx:xx:xx)\n"
+	        "      --netns NAME   Run inside network namespace NAME (see 'ip netns')\n"
 	        "      --timings      Print boot phase timings as JSON on stderr\n"
 	        "  -h, --help         Show this help\n"
 	        "\n"
@@ -62,6 +69,18 @@ static int split_dir(const char *spec, char **host, char **guest)
 	*host = strndup(spec, host_len);
 	*guest = strdup(sep ? sep + 2 : *host);
 	return *host && *guest ? 0 : -1;
+}
+
+/* A random locally administered unicast address in QEMU's 52:54:00 range. */
+static void random_mac(uint8_t mac[6])
+{
+	uint8_t r[3] = {0};
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r[0] = r[1] = r[2] = 0x42;
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	memcpy(mac + 3, r, 3);
 }
 
 static int is_wasm_module(const char *path)
@@ -93,6 +112,7 @@ int cmd_run(int argc, char **argv)
 	char *dir_host[MAX_DIRS], *dir_guest[MAX_DIRS];
 	int ndirs = 0;
 	int mem_given = 0;
+	int mac_given = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -121,12 +141,21 @@ int cmd_run(int argc, char **argv)
 		/* Options with a value accept "--opt VALUE" and "--opt=VALUE". */
 		const char *eq = strchr(opt, '=');
 		size_t name_len = eq ? (size_t)(eq - opt) : strlen(opt);
-		int is_mem =
-		    (name_len == 5 && strncmp(opt, "--mem", 5) == 0) || strcmp(opt, "-m") == 0;
-		int is_env =
-		    (name_len == 5 && strncmp(opt, "--env", 5) == 0) || strcmp(opt, "-e") == 0;
-		int is_dir = name_len == 5 && strncmp(opt, "--dir", 5) == 0;
-		if (!is_mem && !is_env && !is_dir)
+		char name[16];
+		if (name_len >= sizeof(name))
+			return usage_error("unknown option", opt);
+		memcpy(name, opt, name_len);
+		name[name_len] = '\0';
+		if (strcmp(name, "-m") == 0)
+			strcpy(name, "--mem");
+		if (strcmp(name, "-e") == 0)
+			strcpy(name, "--env");
+		static const char *const valued[] = {"--mem", "--env", "--dir", "--net",
+						     "--ip",  "--gw",  "--mac", "--netns"};
+		int known = 0;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			known |= strcmp(name, valued[k]) == 0;
+		if (!known)
 			return usage_error("unknown option", opt);
 		if (eq)
 			val = eq + 1;
@@ -134,25 +163,47 @@ int cmd_run(int argc, char **argv)
 			val = argv[++i];
 		else
 			return usage_error("option needs a value", opt);
-		if (is_mem) {
+		if (strcmp(name, "--mem") == 0) {
 			if (parse_size(val, &cfg.mem_size))
 				return usage_error("bad memory size", val);
 			mem_given = 1;
 			cfg.mem_given = 1;
-		} else if (is_dir) {
+		} else if (strcmp(name, "--dir") == 0) {
 			if (ndirs == MAX_DIRS)
 				return usage_error("too many --dir options", NULL);
 			if (split_dir(val, &dir_host[ndirs], &dir_guest[ndirs]))
 				return usage_error("--dir needs HOST[::GUEST]", val);
 			ndirs++;
-		} else {
+		} else if (strcmp(name, "--env") == 0) {
 			if (!strchr(val, '=') || val[0] == '=')
 				return usage_error("environment must be K=V", val);
 			if (envc == MAX_ENV)
 				return usage_error("too many --env options", NULL);
 			env[envc++] = (char *)val;
+		} else if (strcmp(name, "--net") == 0) {
+			if (strncmp(val, "tap:", 4) != 0 || !val[4])
+				return usage_error("--net needs tap:NAME", val);
+			cfg.net.tap_name = val + 4;
+		} else if (strcmp(name, "--ip") == 0) {
+			if (net_parse_cidr(val, &cfg.net.ipv4, &cfg.net.netmask))
+				return usage_error("--ip needs an IPv4 address like 10.0.0.2/24", val);
+		} else if (strcmp(name, "--gw") == 0) {
+			uint32_t unused_mask;
+			if (strchr(val, '/') ||
+			    net_parse_cidr(val, &cfg.net.gateway, &unused_mask))
+				return usage_error("--gw needs an IPv4 address", val);
+		} else if (strcmp(name, "--mac") == 0) {
+			if (net_parse_mac(val, cfg.net.mac))
+				return usage_error("--mac needs a unicast aa:bb:cc:dd:ee:ff", val);
+			mac_given = 1;
+		} else {
+			cfg.netns = val;
 		}
 	}
+	if (!cfg.net.tap_name && (cfg.net.ipv4 || cfg.net.gateway || mac_given))
+		return usage_error("--ip, --gw and --mac need --net tap:NAME", NULL);
+	if (cfg.net.tap_name && !mac_given)
+		random_mac(cfg.net.mac);
 	if (i >= argc)
 		return usage_error("missing IMAGE", NULL);
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net_tap.h"
 #include "status.h"
 #include "vm.h"
 
@@ -29,6 +30,9 @@ static const size_t arg_size[HEDGE_HC_COUNT] = {
     [HEDGE_HC_POLL] = sizeof(struct hedge_hc_poll),
     [HEDGE_HC_RANDOM] = sizeof(struct hedge_hc_random),
     [HEDGE_HC_CONSOLE_READ] = sizeof(struct hedge_hc_console_read),
+    [HEDGE_HC_NET_INFO] = sizeof(struct hedge_hc_net_info),
+    [HEDGE_HC_NET_SETUP] = sizeof(struct hedge_hc_net_setup),
+    [HEDGE_HC_NET_KICK] = sizeof(struct hedge_hc_net_kick),
 };
 
 static const char *const hc_name[HEDGE_HC_COUNT] = {
@@ -40,6 +44,9 @@ static const char *const hc_name[HEDGE_HC_COUNT] = {
     [HEDGE_HC_POLL] = "poll",
     [HEDGE_HC_RANDOM] = "random",
     [HEDGE_HC_CONSOLE_READ] = "console_read",
+    [HEDGE_HC_NET_INFO] = "net_info",
+    [HEDGE_HC_NET_SETUP] = "net_setup",
+    [HEDGE_HC_NET_KICK] = "net_kick",
 };
 
 static int reject(char *err, size_t errlen, int status, const char *fmt, ...)
@@ -119,7 +126,7 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 		return 0;
 	case HEDGE_HC_POLL: {
 		struct hedge_hc_poll *a = args;
-		if (a->interest & ~(uint64_t)HEDGE_EVENT_STDIN)
+		if (a->interest & ~(uint64_t)(HEDGE_EVENT_STDIN | HEDGE_EVENT_NET))
 			return reject(err, errlen, ST_BAD_HYPERCALL,
 				      "bad hypercall poll: unknown events 0x%llx",
 				      (unsigned long long)a->interest);
@@ -127,8 +134,26 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 		req->u.poll.interest = a->interest;
 		return 0;
 	}
+	case HEDGE_HC_NET_SETUP: {
+		struct hedge_hc_net_setup *a = args;
+		const uint64_t size = sizeof(struct hedge_net_ring);
+		if (a->tx_ring % 8 || a->rx_ring % 8)
+			return reject(err, errlen, ST_BAD_HYPERCALL,
+				      "bad hypercall net_setup: rings must be 8-byte aligned");
+		req->u.net.tx = gmem_at(mem, a->tx_ring, size);
+		req->u.net.rx = gmem_at(mem, a->rx_ring, size);
+		if (!req->u.net.tx || !req->u.net.rx)
+			return reject(err, errlen, ST_BAD_HYPERCALL,
+				      "bad hypercall net_setup: a ring is outside guest memory");
+		if (a->tx_ring < a->rx_ring + size && a->rx_ring < a->tx_ring + size)
+			return reject(err, errlen, ST_BAD_HYPERCALL,
+				      "bad hypercall net_setup: the rings overlap");
+		return 0;
+	}
 	case HEDGE_HC_CLOCK_MONOTONIC:
 	case HEDGE_HC_CLOCK_WALL:
+	case HEDGE_HC_NET_INFO:
+	case HEDGE_HC_NET_KICK:
 	case HEDGE_HC_COUNT:
 		return 0;
 	}
@@ -161,6 +186,28 @@ static void sanitize_line(char *dst, size_t dstlen, const uint8_t *src, uint64_t
 	dst[n] = '\0';
 }
 
+/* Moves frames both ways; a corrupt ring stops the VM. */
+static int pump_net(struct vm *vm)
+{
+	char err[128];
+	if (net_pump(vm->net, err, sizeof(err)) == 0)
+		return 0;
+	vm_stop(vm, ST_BAD_HYPERCALL, "%s", err);
+	return -1;
+}
+
+static void do_net_info(const struct vm *vm, struct hedge_hc_net_info *a)
+{
+	a->present = vm->net != NULL;
+	if (!vm->net)
+		return;
+	a->mtu = 1500;
+	memcpy(a->mac, vm->net->mac, 6);
+	a->ipv4 = vm->net->ipv4;
+	a->netmask = vm->net->netmask;
+	a->gateway = vm->net->gateway;
+}
+
 static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
 		    uint64_t interest)
 {
@@ -170,21 +217,40 @@ static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
 		timeout_ns = max_ns;
 	struct timespec ts = {.tv_sec = timeout_ns / 1000000000ull,
 			      .tv_nsec = timeout_ns % 1000000000ull};
-	struct pollfd fds[1];
+	struct pollfd fds[2];
 	nfds_t nfds = 0;
+	int stdin_slot = -1, net_slot = -1;
 	int want_stdin = (interest & HEDGE_EVENT_STDIN) != 0;
-	if (want_stdin && vm->stdin_fd >= 0)
-		fds[nfds++] = (struct pollfd){.fd = vm->stdin_fd, .events = POLLIN};
+	int want_net = (interest & HEDGE_EVENT_NET) && vm->net;
 	a->ready = 0;
 	/* A closed stdin is at end of file: always readable, never blocking. */
-	if (want_stdin && vm->stdin_fd < 0) {
+	if (want_stdin && vm->stdin_fd < 0)
 		a->ready |= HEDGE_EVENT_STDIN;
+	if (want_net) {
+		if (pump_net(vm))
+			return;
+		if (net_rx_pending(vm->net))
+			a->ready |= HEDGE_EVENT_NET;
+	}
+	if (a->ready)
 		return;
+	if (want_stdin) {
+		stdin_slot = (int)nfds;
+		fds[nfds++] = (struct pollfd){.fd = vm->stdin_fd, .events = POLLIN};
+	}
+	if (want_net) {
+		net_slot = (int)nfds;
+		fds[nfds++] = (struct pollfd){.fd = vm->net->tap_fd, .events = POLLIN};
 	}
 	if (nfds == 0 && timeout_ns == 0)
 		return;
-	if (ppoll(fds, nfds, &ts, NULL) > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+	if (ppoll(fds, nfds, &ts, NULL) <= 0)
+		return;
+	if (stdin_slot >= 0 && (fds[stdin_slot].revents & (POLLIN | POLLHUP | POLLERR)))
 		a->ready |= HEDGE_EVENT_STDIN;
+	if (net_slot >= 0 && (fds[net_slot].revents & POLLIN) && pump_net(vm) == 0 &&
+	    net_rx_pending(vm->net))
+		a->ready |= HEDGE_EVENT_NET;
 }
 
 static void do_console_read(struct vm *vm, struct hedge_hc_console_read *a, uint8_t *buf,
@@ -251,6 +317,28 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 			}
 			done += (uint64_t)n;
 		}
+		break;
+	}
+	case HEDGE_HC_NET_INFO:
+		do_net_info(vm, (struct hedge_hc_net_info *)hdr);
+		break;
+	case HEDGE_HC_NET_SETUP:
+		if (!vm->net) {
+			hdr->ret = HEDGE_EINVAL;
+			break;
+		}
+		vm->net->tx = req->u.net.tx;
+		vm->net->rx = req->u.net.rx;
+		break;
+	case HEDGE_HC_NET_KICK: {
+		struct hedge_hc_net_kick *a = (struct hedge_hc_net_kick *)hdr;
+		a->ready = 0;
+		if (!vm->net) {
+			hdr->ret = HEDGE_EINVAL;
+			break;
+		}
+		if (pump_net(vm) == 0 && net_rx_pending(vm->net))
+			a->ready = HEDGE_EVENT_NET;
 		break;
 	}
 	case HEDGE_HC_COUNT:

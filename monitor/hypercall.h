@@ -30,6 +30,9 @@ struct hc_request {
 			uint64_t timeout_ns;
 			uint64_t interest;
 		} poll;
+		struct {
+			struct hedge_net_ring *tx, *rx;
+		} net;
 	} u;
 };
 

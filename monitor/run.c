@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,29 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 	return 0;
 }
 
+/* Joins /run/netns/NAME, as `ip netns exec` would; -1 with a reason. */
+static int enter_netns(const char *name, char *err, size_t errlen)
+{
+	char path[256];
+	if (!name[0] || strchr(name, '/') || strlen(name) > 200) {
+		snprintf(err, errlen, "bad network namespace name '%s'", name);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "no network namespace %s (%s): create it with 'ip netns add %s'",
+			 name, strerror(errno), name);
+		return -1;
+	}
+	int rc = setns(fd, CLONE_NEWNET);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot enter network namespace %s: %s", name,
+			 strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int hedge_run(const struct run_config *cfg)
 {
 	struct phase_times t = {.start = host_monotonic_ns()};
@@ -210,6 +234,16 @@ int hedge_run(const struct run_config *cfg)
 
 	/* A reader that went away must not kill the VM; console output is dropped instead. */
 	signal(SIGPIPE, SIG_IGN);
+
+	char err[512];
+	struct net_dev net;
+	if (cfg->netns && enter_netns(cfg->netns, err, sizeof(err)))
+		return fail(ST_USAGE, NULL, err);
+	if (cfg->net.tap_name) {
+		if (net_open(&net, &cfg->net, err, sizeof(err)))
+			return fail(ST_USAGE, "--net", err);
+		vm.net = &net;
+	}
 
 	int status = boot(cfg, &vm, &t);
 	if (status == 0) {
@@ -223,5 +257,7 @@ int hedge_run(const struct run_config *cfg)
 	}
 	kvm_destroy(&vm);
 	gmem_unmap(&vm.mem);
+	if (vm.net)
+		net_close(vm.net);
 	return status;
 }

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "net_tap.h"
+
 struct run_config {
 	const char *image;
 	uint64_t mem_size;
@@ -20,6 +22,8 @@ struct run_config {
 	int ndirs;         /* --dir HOST::GUEST, archived into the guest's file system */
 	const char *const *dir_host;
 	const char *const *dir_guest;
+	const char *netns;      /* run inside this named network namespace (ip netns) */
+	struct net_config net;  /* net.tap_name NULL: no interface */
 };
 
 /* Rounds a memory size to what a VM can have: 2 MiB pages, 2 MiB to 16 GiB. */

@@ -9,6 +9,7 @@
 #include "guest_mem.h"
 
 struct kvm_run;
+struct net_dev;
 
 #define VM_REASON_MAX 600
 
@@ -22,6 +23,7 @@ struct vm {
 	int console_fd;        /* where guest stdout goes; -1 discards all console output */
 	int console_err_fd;    /* where guest stderr goes */
 	int stdin_fd;          /* what the guest reads as stdin; -1 reads end of file */
+	struct net_dev *net;   /* NULL: the VM has no network interface */
 	uint64_t mono_base_ns; /* host CLOCK_MONOTONIC at guest monotonic time 0 */
 
 	/* Set once the VM has ended: the status hedge run exits with, and why. */

@@ -25,14 +25,14 @@
 #include "tar_write.h"
 #include "wasm_module.h"
 
-#define MAX_WASM_BYTES   (1ull << 30)
-#define MAX_CONF_BYTES   (64 * 1024)
+#define MAX_WASM_BYTES    (1ull << 30)
+#define MAX_CONF_BYTES    (64 * 1024)
 #define MAX_ERROR_SYMBOLS 4
 
 /* ---- small helpers ---- */
 
-__attribute__((format(printf, 3, 4))) static int set_err(char *err, size_t errlen,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int set_err(char *err, size_t errlen, const char *fmt,
+                                                         ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -130,7 +130,8 @@ int build_find_libdir(char *out, size_t outlen, char *err, size_t errlen)
 	const char *env = getenv("HEDGE_LIBDIR");
 	if (env && *env) {
 		if (!has_build_conf(env) || !realpath(env, candidate))
-			return set_err(err, errlen, "HEDGE_LIBDIR=%s has no readable build.conf", env);
+			return set_err(err, errlen, "HEDGE_LIBDIR=%s has no readable build.conf",
+			               env);
 		if ((size_t)snprintf(out, outlen, "%s", candidate) >= outlen)
 			return set_err(err, errlen, "HEDGE_LIBDIR path too long");
 		return 0;
@@ -263,7 +264,8 @@ int build_conf_parse(const char *text, const char *libdir, struct build_conf *co
 		size_t len = eol ? (size_t)(eol - line) : strlen(line);
 		const char *next = eol ? eol + 1 : line + len;
 		line_no++;
-		while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		while (len &&
+		       (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 			len--;
 		while (len && (*line == ' ' || *line == '\t'))
 			line++, len--;
@@ -285,13 +287,15 @@ int build_conf_parse(const char *text, const char *libdir, struct build_conf *co
 				slot = k;
 		if (slot < 0) {
 			char key[64];
-			snprintf(key, sizeof(key), "%.*s", (int)(key_len < 60 ? key_len : 60), line);
+			snprintf(key, sizeof(key), "%.*s", (int)(key_len < 60 ? key_len : 60),
+			         line);
 			build_conf_free(conf);
 			return set_err(err, errlen, "line %d: unknown key '%s'", line_no, key);
 		}
 		if (*slots[slot]) {
 			build_conf_free(conf);
-			return set_err(err, errlen, "line %d: '%s' is set twice", line_no, keys[slot]);
+			return set_err(err, errlen, "line %d: '%s' is set twice", line_no,
+			               keys[slot]);
 		}
 		const char *value = eq + 1;
 		*slots[slot] = split_value(value, (size_t)(line + len - value), libdir);
@@ -388,7 +392,8 @@ int build_read_wasm(const char *path, uint8_t **data, size_t *len, char *err, si
 	}
 	if (st.st_size == 0 || (uint64_t)st.st_size > MAX_WASM_BYTES) {
 		close(fd);
-		set_err(err, errlen, st.st_size ? "%s: larger than 1 GiB" : "%s: empty file", shown);
+		set_err(err, errlen, st.st_size ? "%s: larger than 1 GiB" : "%s: empty file",
+		        shown);
 		return BUILD_INVALID;
 	}
 	size_t size = (size_t)st.st_size, got = 0;
@@ -491,7 +496,8 @@ static int undefined_symbols(const char *output, char *out, size_t outlen)
 	size_t used = (size_t)snprintf(out, outlen, "%d undefined symbol%s: ", unique,
 	                               unique == 1 ? "" : "s");
 	for (int i = 0; i < shown && used < outlen; i++)
-		used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", names[i]);
+		used +=
+		    (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", names[i]);
 	if (unique > shown && used < outlen)
 		snprintf(out + used, outlen - used, ", ...");
 	return unique;
@@ -607,8 +613,8 @@ static void put_c_string(FILE *f, const char *s)
 static int plain_path(const char *path)
 {
 	for (const char *p = path; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("/._+-", *p)))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("/._+-", *p)))
 			return 0;
 	return *path == '/';
 }
@@ -643,7 +649,8 @@ static int write_image_c(const char *path, const char *tmpdir, const struct buil
 	}
 	if (opt->mem_bytes)
 		fprintf(f,
-		        "/* Not allocated: only the monitor reads it, from the file's section headers. */\n"
+		        "/* Not allocated: only the monitor reads it, from the file's section "
+		        "headers. */\n"
 		        "__asm__(\".pushsection .hedge_config,\\\"\\\",@progbits\\n.balign 8\\n"
 		        ".quad %llu\\n.popsection\\n\");\n",
 		        (unsigned long long)opt->mem_bytes);
@@ -753,8 +760,8 @@ static int step_archive(struct build_run *b, size_t *sizes)
 	}
 	char size[32];
 	human_size(total, size, sizeof(size));
-	progress(b, "archived %zu director%s (%s)", opt->dir_count, opt->dir_count == 1 ? "y" : "ies",
-	         size);
+	progress(b, "archived %zu director%s (%s)", opt->dir_count,
+	         opt->dir_count == 1 ? "y" : "ies", size);
 	b->res->archive_bytes = total;
 	b->res->seconds_archive = now_seconds() - t0;
 	return 0;
@@ -892,7 +899,8 @@ static int make_executable(struct build_run *b)
 	mode_t mask = umask(0);
 	umask(mask);
 	if (chmod(b->temp_output, 0777 & ~mask) != 0)
-		return set_err(b->err, b->errlen, "cannot set the image's mode: %s", strerror(errno)),
+		return set_err(b->err, b->errlen, "cannot set the image's mode: %s",
+		               strerror(errno)),
 		       BUILD_TOOLCHAIN;
 	return 0;
 }
@@ -902,7 +910,8 @@ static int hash_output(struct build_run *b)
 {
 	int fd = open(b->temp_output, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return set_err(b->err, b->errlen, "cannot read the linked image: %s", strerror(errno)),
+		return set_err(b->err, b->errlen, "cannot read the linked image: %s",
+		               strerror(errno)),
 		       BUILD_TOOLCHAIN;
 	struct sha256_ctx ctx;
 	sha256_init(&ctx);
@@ -927,9 +936,9 @@ static int hash_output(struct build_run *b)
 
 static void remove_tree(const char *dir)
 {
-	static const char *const names[] = {"app.wasm",  "app.c",       "app.h",      "app.o",
-	                                    "image.c",   "image.o",     "wasm2c.log", "compile.log",
-	                                    "image.log", "glue.log",   "link.log"};
+	static const char *const names[] = {"app.wasm",  "app.c",    "app.h",      "app.o",
+	                                    "image.c",   "image.o",  "wasm2c.log", "compile.log",
+	                                    "image.log", "glue.log", "link.log"};
 	char path[PATH_MAX + 32];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -1049,8 +1058,7 @@ static int run_pipeline(struct build_run *b, const uint8_t *wasm, size_t wasm_le
 	return rc;
 }
 
-int build_image(const struct build_options *opt, struct build_result *res, char *err,
-                size_t errlen)
+int build_image(const struct build_options *opt, struct build_result *res, char *err, size_t errlen)
 {
 	memset(res, 0, sizeof(*res));
 	struct build_run b = {.opt = opt, .res = res, .err = err, .errlen = errlen};

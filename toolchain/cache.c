@@ -156,7 +156,8 @@ static void hash_tool(struct sha256_ctx *ctx, const char *tool)
 		struct stat st;
 		if ((size_t)snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len, p, tool) <
 		        sizeof(candidate) &&
-		    stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) {
+		    stat(candidate, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(candidate, X_OK) == 0) {
 			hash_stat(ctx, candidate, &st);
 			return;
 		}
@@ -204,7 +205,8 @@ static int build_locked(const char *wasm_path, const uint8_t *wasm, size_t wasm_
 		return rc;
 	int lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-		snprintf(err, errlen, "cannot lock the cache directory %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "cannot lock the cache directory %s: %s", dir,
+		         strerror(errno));
 		if (lock_fd >= 0)
 			close(lock_fd);
 		return BUILD_TOOLCHAIN;

@@ -153,8 +153,7 @@ static int import_unsupported(const struct wasm_import *imp)
 /* "2 functions, 1 memory and 1 table" */
 static void describe_counts(const uint32_t counts[5], char *out, size_t outlen)
 {
-	static const char *const plural[5] = {"functions", "tables", "memories", "globals",
-	                                      "tags"};
+	static const char *const plural[5] = {"functions", "tables", "memories", "globals", "tags"};
 	unsigned kinds = 0, done = 0;
 	for (int k = 0; k < 5; k++)
 		kinds += counts[k] != 0;
@@ -164,8 +163,8 @@ static void describe_counts(const uint32_t counts[5], char *out, size_t outlen)
 		if (!counts[k])
 			continue;
 		const char *sep = done == 0 ? "" : (done + 1 == kinds ? " and " : ", ");
-		const char *noun = counts[k] == 1 ? wasm_extern_kind_name((enum wasm_extern_kind)k)
-		                                  : plural[k];
+		const char *noun =
+		    counts[k] == 1 ? wasm_extern_kind_name((enum wasm_extern_kind)k) : plural[k];
 		int n = snprintf(out + used, outlen - used, "%s%u %s", sep, counts[k], noun);
 		if (n < 0 || (size_t)n >= outlen - used)
 			return;
@@ -239,8 +238,8 @@ static int report_type_mismatch(const struct wasm_module *mod, const char *displ
 	import_display_name(first, name, sizeof(name));
 	wasm_functype_format(&mod->types[first->type_index], got, sizeof(got));
 	wasm_functype_format(&want_type, want, sizeof(want));
-	snprintf(buf, sizeof(buf), "%s imports %s with type %s, but hedge provides %s", display_name,
-	         name, got, want);
+	snprintf(buf, sizeof(buf), "%s imports %s with type %s, but hedge provides %s",
+	         display_name, name, got, want);
 	line_add(l, buf);
 	if (mismatches > 1) {
 		snprintf(buf, sizeof(buf), " (and %u more imports of the wrong type)",
@@ -250,8 +249,7 @@ static int report_type_mismatch(const struct wasm_module *mod, const char *displ
 	return -1;
 }
 
-static int report_exports(const struct wasm_module *mod, const char *display_name,
-                          struct line *l)
+static int report_exports(const struct wasm_module *mod, const char *display_name, struct line *l)
 {
 	char buf[512];
 	if (!mod->exports_start) {

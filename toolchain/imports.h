@@ -31,8 +31,7 @@ const struct hedge_import *hedge_import_find(const char *module, uint32_t module
                                              const char *name, uint32_t name_len);
 
 /* Whether a module's function type is the signature hedge provides. */
-int hedge_import_type_matches(const struct hedge_import *import,
-                              const struct wasm_functype *type);
+int hedge_import_type_matches(const struct hedge_import *import, const struct wasm_functype *type);
 
 /*
  * Checks that hedge can build and run the module: every import is a function

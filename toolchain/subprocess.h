@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 struct tool_result {
-	int exec_errno;   /* the tool could not be started (e.g. ENOENT): errno, else 0 */
-	int exit_status;  /* its exit status, if it exited */
-	int term_signal;  /* the signal that killed it, else 0 */
-	char *output;     /* the start of its stdout and stderr, NUL-terminated */
+	int exec_errno;  /* the tool could not be started (e.g. ENOENT): errno, else 0 */
+	int exit_status; /* its exit status, if it exited */
+	int term_signal; /* the signal that killed it, else 0 */
+	char *output;    /* the start of its stdout and stderr, NUL-terminated */
 	size_t output_len;
 };
 

@@ -293,15 +293,17 @@ static int read_links_and_size(struct tar_walk *w, size_t *total)
 			if (n < 0)
 				return walk_fail(w, e->path, "cannot read link: %s", strerror(err));
 			if ((size_t)n > NAME_FIELD)
-				return walk_fail(w, e->path,
-				                 "symbolic link target longer than %d bytes cannot be "
-				                 "archived",
-				                 NAME_FIELD);
+				return walk_fail(
+				    w, e->path,
+				    "symbolic link target longer than %d bytes cannot be "
+				    "archived",
+				    NAME_FIELD);
 			e->link_target[n] = '\0';
 		}
 		if (S_ISREG(e->st.st_mode)) {
 			if ((unsigned long long)e->st.st_size > MAX_OCTAL_11)
-				return walk_fail(w, e->path, "file larger than 8 GiB cannot be archived");
+				return walk_fail(w, e->path,
+				                 "file larger than 8 GiB cannot be archived");
 			size_t padded = ((size_t)e->st.st_size + BLOCK - 1) / BLOCK * BLOCK;
 			if (bytes > SIZE_MAX - padded - BLOCK)
 				return walk_fail(w, NULL, "archive too large");

@@ -35,8 +35,8 @@ enum section_id {
 };
 
 static const char *const section_names[SEC_MAX + 1] = {
-    "custom", "type",    "import", "function", "table", "memory",     "global",
-    "export", "start",   "element", "code",    "data",  "data count", "tag",
+    "custom", "type",  "import",  "function", "table", "memory",     "global",
+    "export", "start", "element", "code",     "data",  "data count", "tag",
 };
 
 /*
@@ -45,9 +45,9 @@ static const char *const section_names[SEC_MAX + 1] = {
  * count before code.
  */
 static const int section_rank[SEC_MAX + 1] = {
-    [SEC_TYPE] = 1,    [SEC_IMPORT] = 2, [SEC_FUNCTION] = 3, [SEC_TABLE] = 4,
-    [SEC_MEMORY] = 5,  [SEC_TAG] = 6,    [SEC_GLOBAL] = 7,   [SEC_EXPORT] = 8,
-    [SEC_START] = 9,   [SEC_ELEMENT] = 10, [SEC_DATA_COUNT] = 11, [SEC_CODE] = 12,
+    [SEC_TYPE] = 1,   [SEC_IMPORT] = 2,   [SEC_FUNCTION] = 3,    [SEC_TABLE] = 4,
+    [SEC_MEMORY] = 5, [SEC_TAG] = 6,      [SEC_GLOBAL] = 7,      [SEC_EXPORT] = 8,
+    [SEC_START] = 9,  [SEC_ELEMENT] = 10, [SEC_DATA_COUNT] = 11, [SEC_CODE] = 12,
     [SEC_DATA] = 13,
 };
 
@@ -109,8 +109,8 @@ static const char *section_name(unsigned id)
 	return id <= SEC_MAX ? section_names[id] : "unknown";
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct reader *r, size_t at,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct reader *r, size_t at, const char *fmt,
+                                                      ...)
 {
 	char msg[256];
 	va_list ap;
@@ -164,8 +164,7 @@ static int read_u64(struct reader *r, uint64_t *value)
 }
 
 /* Reads a vector length, refusing counts the remaining bytes cannot hold. */
-static int read_count(struct reader *r, size_t min_entry_bytes, const char *what,
-                      uint32_t *count)
+static int read_count(struct reader *r, size_t min_entry_bytes, const char *what, uint32_t *count)
 {
 	size_t start = r->pos;
 	if (read_u32(r, count))
@@ -581,14 +580,17 @@ static int bad_header(const uint8_t *data, size_t len, char *err, size_t errlen)
 	size_t compared = len < 4 ? len : 4;
 	if (memcmp(data, magic, compared) != 0) {
 		size_t i = 0;
-		while (i < len && i < 64 && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' ||
-		                             data[i] == '\r'))
+		while (i < len && i < 64 &&
+		       (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
 			i++;
 		const char *hint = "";
-		if (len - i >= 7 && (memcmp(data + i, "(module", 7) == 0 ||
-		                     memcmp(data + i, ";;", 2) == 0))
+		if (len - i >= 7 &&
+		    (memcmp(data + i, "(module", 7) == 0 || memcmp(data + i, ";;", 2) == 0))
 			hint = "; it looks like the text format: convert it with wat2wasm";
-		else if (len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0)
+		else if (len >= 4 && memcmp(data,
+		                            "\x7f"
+		                            "ELF",
+		                            4) == 0)
 			hint = "; it is an ELF file";
 		snprintf(err, errlen, "not a WebAssembly module (bad magic%s)", hint);
 		return -1;
@@ -628,7 +630,8 @@ int wasm_module_parse(const uint8_t *data, size_t len, struct wasm_module *mod, 
 		r.section_id = id;
 		r.end = len;
 		if (id > SEC_MAX) {
-			snprintf(err, errlen, "unknown section id %u at offset %zu", id, section_at);
+			snprintf(err, errlen, "unknown section id %u at offset %zu", id,
+			         section_at);
 			goto fail;
 		}
 		uint32_t size;
@@ -640,14 +643,15 @@ int wasm_module_parse(const uint8_t *data, size_t len, struct wasm_module *mod, 
 			goto fail;
 		}
 		if (rc == WASM_LEB_OVERFLOW) {
-			snprintf(err, errlen, "section %u (%s): size does not fit in 32 bits at offset %zu",
-			         id, section_name(id), size_at);
+			snprintf(err, errlen,
+			         "section %u (%s): size does not fit in 32 bits at offset %zu", id,
+			         section_name(id), size_at);
 			goto fail;
 		}
 		if (size > len - r.pos) {
 			snprintf(err, errlen,
-			         "truncated section %u (%s) at offset %zu: %u bytes long, %zu left", id,
-			         section_name(id), section_at, size, len - r.pos);
+			         "truncated section %u (%s) at offset %zu: %u bytes long, %zu left",
+			         id, section_name(id), section_at, size, len - r.pos);
 			goto fail;
 		}
 		if (id != SEC_CUSTOM) {
@@ -659,8 +663,8 @@ int wasm_module_parse(const uint8_t *data, size_t len, struct wasm_module *mod, 
 			}
 			if (rank < last_rank) {
 				snprintf(err, errlen,
-				         "section %u (%s) at offset %zu is out of order (after %s)", id,
-				         section_name(id), section_at, section_name(last_id));
+				         "section %u (%s) at offset %zu is out of order (after %s)",
+				         id, section_name(id), section_at, section_name(last_id));
 				goto fail;
 			}
 			last_rank = rank;
@@ -670,8 +674,8 @@ int wasm_module_parse(const uint8_t *data, size_t len, struct wasm_module *mod, 
 		if (parse_section(&r, mod))
 			goto fail;
 		if (r.pos != r.end) {
-			snprintf(err, errlen, "section %u (%s) at offset %zu has %zu unused bytes", id,
-			         section_name(id), section_at, r.end - r.pos);
+			snprintf(err, errlen, "section %u (%s) at offset %zu has %zu unused bytes",
+			         id, section_name(id), section_at, r.end - r.pos);
 			goto fail;
 		}
 		if (id == SEC_CODE)

@@ -67,10 +67,10 @@ struct wasm_module {
 	uint32_t defined[5];
 	uint32_t *func_type_indices; /* type of each defined function */
 	/* Summary for the build checks. */
-	int exports_start;     /* "_start" is exported as a function */
-	uint32_t start_index;  /* its function index, if so */
-	int exports_memory;    /* "memory" is exported as a memory */
-	int imports_memory;    /* some import is a memory */
+	int exports_start;      /* "_start" is exported as a function */
+	uint32_t start_index;   /* its function index, if so */
+	int exports_memory;     /* "memory" is exported as a memory */
+	int imports_memory;     /* some import is a memory */
 	int exports_initialize; /* "_initialize" function: a WASI reactor */
 };
 

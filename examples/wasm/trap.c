@@ -12,7 +12,7 @@
 
 /* Volatile so that the compiler can prove nothing about the values and must
  * emit the trapping instruction itself. */
-static volatile int zero;
+static volatile int zero, seven = 7;
 static volatile uintptr_t bad_index = 0x7fff0;
 
 static int recurse(int n);
@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(kind, "unreachable") == 0) {
 		__builtin_trap();
 	} else if (strcmp(kind, "div0") == 0) {
-		printf("%d\n", 1 / zero);
+		/* Not 1 / zero: clang turns 1 / x into a compare, which cannot trap. */
+		printf("%d\n", seven / zero);
 	} else if (strcmp(kind, "stack") == 0) {
 		printf("%d\n", recurse(0));
 	} else if (strcmp(kind, "indirect") == 0) {

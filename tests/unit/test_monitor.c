@@ -2,7 +2,10 @@
  * test_monitor.c - unit tests for the monitor's parsers and checks: the ELF
  * loader, the guest address check, hypercall decoding and size parsing.
  */
+#include <arpa/inet.h>
 #include <elf.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "guest_mem.h"
 #include "hedge_abi.h"
 #include "hypercall.h"
+#include "net_tap.h"
 #include "status.h"
 
 #define MEM_SIZE (4u << 20)
@@ -391,6 +395,156 @@ static void test_hc_abort_message_cut(void)
 	CHECK(decode(&f, HEDGE_HC_ABORT, 0x100, &req) == ST_BAD_HYPERCALL);
 }
 
+static void test_net_parse(void)
+{
+	uint32_t addr, mask;
+	CHECK(net_parse_cidr("10.0.0.2/24", &addr, &mask) == 0);
+	CHECK(addr == htonl(0x0a000002) && mask == htonl(0xffffff00));
+	CHECK(net_parse_cidr("192.168.7.9/32", &addr, &mask) == 0 && mask == 0xffffffffu);
+	CHECK(net_parse_cidr("10.0.0.2", &addr, &mask) == 0 && mask == htonl(0xffffff00));
+	CHECK(net_parse_cidr("10.0.0/24", &addr, &mask) == -1);
+	CHECK(net_parse_cidr("10.0.0.2/33", &addr, &mask) == -1);
+	CHECK(net_parse_cidr("10.0.0.2/0", &addr, &mask) == -1);
+	CHECK(net_parse_cidr("10.0.0.2/x", &addr, &mask) == -1);
+	CHECK(net_parse_cidr("", &addr, &mask) == -1);
+	uint8_t mac[6];
+	CHECK(net_parse_mac("52:54:00:12:34:56", mac) == 0 && mac[5] == 0x56);
+	CHECK(net_parse_mac("01:00:5e:00:00:01", mac) == -1); /* multicast */
+	CHECK(net_parse_mac("52:54:00:12:34", mac) == -1);
+	CHECK(net_parse_mac("52:54:00:12:34:56:78", mac) == -1);
+}
+
+/* A socketpair stands in for the TAP device: datagrams keep frame boundaries. */
+struct net_fixture {
+	struct net_dev dev;
+	struct hedge_net_ring *tx, *rx;
+	int host; /* the "network" end */
+};
+
+static void net_fixture(struct net_fixture *f)
+{
+	int sv[2];
+	memset(f, 0, sizeof(*f));
+	CHECK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) == 0);
+	f->dev.tap_fd = sv[0];
+	f->host = sv[1];
+	static const uint8_t mac[6] = {0x52, 0x54, 0, 1, 2, 3};
+	memcpy(f->dev.mac, mac, 6);
+	f->tx = f->dev.tx = calloc(1, sizeof(struct hedge_net_ring));
+	f->rx = f->dev.rx = calloc(1, sizeof(struct hedge_net_ring));
+}
+
+static void net_fixture_free(struct net_fixture *f)
+{
+	close(f->dev.tap_fd);
+	close(f->host);
+	free(f->tx);
+	free(f->rx);
+}
+
+static void queue_tx(struct net_fixture *f, const uint8_t src[6], uint32_t len)
+{
+	struct hedge_net_slot *slot = &f->tx->slots[f->tx->head % HEDGE_NET_SLOTS];
+	memset(slot->data, 0xab, sizeof(slot->data));
+	if (src)
+		memcpy(slot->data + 6, src, 6);
+	slot->len = len;
+	f->tx->head++;
+}
+
+static void test_net_tx_filters(void)
+{
+	struct net_fixture f;
+	net_fixture(&f);
+	char err[128];
+	static const uint8_t other[6] = {0x52, 0x54, 0, 9, 9, 9};
+	queue_tx(&f, f.dev.mac, 60);   /* good */
+	queue_tx(&f, other, 60);       /* spoofed source: dropped */
+	queue_tx(&f, f.dev.mac, 10);   /* runt: dropped */
+	queue_tx(&f, f.dev.mac, 5000); /* oversized: dropped */
+	queue_tx(&f, f.dev.mac, 1514); /* largest allowed */
+	CHECK(net_pump(&f.dev, err, sizeof(err)) == 0);
+	CHECK(f.tx->tail == f.tx->head);
+	CHECK(f.dev.tx_frames == 2 && f.dev.tx_dropped == 3);
+	uint8_t buf[4096];
+	CHECK(read(f.host, buf, sizeof(buf)) == 60);
+	CHECK(read(f.host, buf, sizeof(buf)) == 1514);
+	CHECK(read(f.host, buf, sizeof(buf)) == -1);
+	net_fixture_free(&f);
+}
+
+static void test_net_corrupt_ring(void)
+{
+	struct net_fixture f;
+	net_fixture(&f);
+	char err[128] = "";
+	f.tx->head = HEDGE_NET_SLOTS + 5; /* more queued than the ring holds */
+	CHECK(net_pump(&f.dev, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "tx ring is corrupt");
+	f.tx->head = 0;
+	f.rx->tail = 7; /* the guest claims to have consumed frames never produced */
+	CHECK(net_pump(&f.dev, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "rx ring is corrupt");
+	net_fixture_free(&f);
+}
+
+static void test_net_rx_fill(void)
+{
+	struct net_fixture f;
+	net_fixture(&f);
+	char err[128];
+	uint8_t frame[2000];
+	memset(frame, 0x11, sizeof(frame));
+	CHECK(write(f.host, frame, 64) == 64);
+	CHECK(write(f.host, frame, 8) == 8);       /* runt */
+	CHECK(write(f.host, frame, 1600) == 1600); /* bigger than any Ethernet frame */
+	CHECK(write(f.host, frame, 1514) == 1514);
+	CHECK(net_pump(&f.dev, err, sizeof(err)) == 0);
+	CHECK(f.rx->head == 2 && net_rx_pending(&f.dev));
+	CHECK(f.rx->slots[0].len == 64 && f.rx->slots[1].len == 1514);
+	CHECK(f.dev.rx_dropped == 2);
+	/* A full ring takes no more; the rest waits in the device. */
+	f.rx->tail = 2;
+	for (unsigned i = 0; i < HEDGE_NET_SLOTS + 3; i++)
+		CHECK(write(f.host, frame, 100) == 100);
+	CHECK(net_pump(&f.dev, err, sizeof(err)) == 0);
+	CHECK(f.rx->head - f.rx->tail == HEDGE_NET_SLOTS);
+	net_fixture_free(&f);
+}
+
+static void test_hc_net_setup(void)
+{
+	struct hc_fixture f;
+	fixture(&f);
+	struct hedge_hc_net_setup *a = (void *)(f.mem.base + 0x100);
+	a->hdr.abi_version = HEDGE_ABI_VERSION;
+	a->tx_ring = 0x200;
+	a->rx_ring = 0x400;
+	struct hc_request req;
+	/* The fixture's 8 KiB cannot hold a 512 KiB ring. */
+	CHECK(decode(&f, HEDGE_HC_NET_SETUP, 0x100, &req) == ST_BAD_HYPERCALL);
+	CHECK_CONTAINS(f.err, "outside guest memory");
+	a->tx_ring = 0x201;
+	CHECK(decode(&f, HEDGE_HC_NET_SETUP, 0x100, &req) == ST_BAD_HYPERCALL);
+	CHECK_CONTAINS(f.err, "aligned");
+
+	size_t big = 3 * sizeof(struct hedge_net_ring);
+	uint64_t *words = calloc(1, big);
+	struct guest_mem mem = {.base = (uint8_t *)words, .size = big};
+	struct hedge_hc_net_setup *b = (void *)words;
+	b->hdr.abi_version = HEDGE_ABI_VERSION;
+	b->tx_ring = 4096;
+	b->rx_ring = 4096 + sizeof(struct hedge_net_ring) - 8; /* overlaps tx */
+	CHECK(hc_decode(&mem, HEDGE_HC_PORT_BASE + HEDGE_HC_NET_SETUP, 0, &req, f.err,
+			sizeof(f.err)) == ST_BAD_HYPERCALL);
+	CHECK_CONTAINS(f.err, "overlap");
+	b->rx_ring = 4096 + sizeof(struct hedge_net_ring);
+	CHECK(hc_decode(&mem, HEDGE_HC_PORT_BASE + HEDGE_HC_NET_SETUP, 0, &req, f.err,
+			sizeof(f.err)) == 0);
+	CHECK((uint8_t *)req.u.net.rx == mem.base + b->rx_ring);
+	free(words);
+}
+
 static void test_parse_size(void)
 {
 	uint64_t v = 0;
@@ -430,6 +584,11 @@ int main(void)
 	    {"hypercall: buffers outside memory or too long", test_hc_bad_buffers},
 	    {"hypercall: abort message is cut, not trusted", test_hc_abort_message_cut},
 	    {"cli: memory size parsing", test_parse_size},
+	    {"net: address and MAC parsing", test_net_parse},
+	    {"net: tx drops spoofed, runt and oversized frames", test_net_tx_filters},
+	    {"net: a corrupt ring index is refused", test_net_corrupt_ring},
+	    {"net: rx drops bad frames and stops when full", test_net_rx_fill},
+	    {"hypercall: net_setup checks its rings", test_hc_net_setup},
 	};
 	return run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 }

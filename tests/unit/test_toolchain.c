@@ -5,7 +5,10 @@
  * build.conf and --dir parsing, and the cache key's configuration
  * fingerprint.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "check.h"
 #include "imports.h"
 #include "sha256.h"
+#include "subprocess.h"
 #include "tar_write.h"
 #include "wasm_module.h"
 
@@ -298,13 +302,15 @@ static void expect_parse_error(const uint8_t *bytes, size_t len, const char *wan
 
 static void test_bad_header(void)
 {
-	expect_parse_error((const uint8_t *)"\0asx\1\0\0\0", 8, "not a WebAssembly module (bad magic)");
+	expect_parse_error((const uint8_t *)"\0asx\1\0\0\0", 8,
+	                   "not a WebAssembly module (bad magic)");
 	expect_parse_error((const uint8_t *)"hello world\n", 12, "bad magic");
 	expect_parse_error((const uint8_t *)"(module)\n", 9, "wat2wasm");
 	expect_parse_error((const uint8_t *)"\x7f"
 	                                    "ELF\2\1\1\0",
 	                   8, "ELF");
-	expect_parse_error((const uint8_t *)"\0asm\2\0\0\0", 8, "unsupported WebAssembly version 2");
+	expect_parse_error((const uint8_t *)"\0asm\2\0\0\0", 8,
+	                   "unsupported WebAssembly version 2");
 	expect_parse_error((const uint8_t *)"\0asm\x0d\0\1\0", 8, "component");
 }
 
@@ -433,8 +439,9 @@ static void test_import_checks(void)
 	    {"env", "foo", 0, 0},
 	};
 	make_module(&m, memory, 2, 0, 1);
-	check_imports_error(&m, "imports 1 function and 1 memory hedge does not provide: env.memory "
-	                        "(memory), env.foo");
+	check_imports_error(&m,
+	                    "imports 1 function and 1 memory hedge does not provide: env.memory "
+	                    "(memory), env.foo");
 	struct wasm_module mod;
 	char err[256];
 	CHECK(parse_copy(m.bytes, m.len, &mod, err, sizeof(err)) == 0);
@@ -446,8 +453,9 @@ static void test_import_checks(void)
 	    {"wasi_snapshot_preview1", "fd_write", 0, 2},
 	};
 	make_module(&m, wrong_type, 1, 0, 1);
-	check_imports_error(&m, "imports wasi_snapshot_preview1.fd_write with type (i32) -> (), but "
-	                        "hedge provides (i32, i32, i32, i32) -> i32");
+	check_imports_error(&m,
+	                    "imports wasi_snapshot_preview1.fd_write with type (i32) -> (), but "
+	                    "hedge provides (i32, i32, i32, i32) -> i32");
 
 	/* No memory export, a _start with parameters. */
 	make_module(&m, wasi_imports, 2, 0, 0);
@@ -595,7 +603,8 @@ static void test_tar_round_trip(void)
 	char long_dir[700];
 	snprintf(long_dir, sizeof(long_dir), "%s/%0*d", tree, 90, 0);
 	mkdir(long_dir, 0755);
-	write_text(long_dir, "a-file-whose-path-is-long-enough-to-need-the-prefix-field.txt", "long\n");
+	write_text(long_dir, "a-file-whose-path-is-long-enough-to-need-the-prefix-field.txt",
+	           "long\n");
 	snprintf(path, sizeof(path), "%s/hello.txt", tree);
 	chmod(path, 0640);
 
@@ -640,7 +649,8 @@ static void test_tar_round_trip(void)
 		CHECK_CONTAINS(list, " sub/empty-dir/\n");
 		CHECK_CONTAINS(list, "lrwxrwxrwx");
 		CHECK_CONTAINS(list, " sub/link -> ../hello.txt\n");
-		CHECK_CONTAINS(list, "00/a-file-whose-path-is-long-enough-to-need-the-prefix-field.txt\n");
+		CHECK_CONTAINS(
+		    list, "00/a-file-whose-path-is-long-enough-to-need-the-prefix-field.txt\n");
 		/* Sorted: parents before children, names in byte order. */
 		char *empty = strstr(list, " empty\n"), *hello = strstr(list, " hello.txt\n");
 		char *sub = strstr(list, " sub/\n"), *data = strstr(list, " sub/data.bin\n");
@@ -738,8 +748,9 @@ static void test_build_conf(void)
 	CHECK(conf.glue && conf.glue[0] == NULL);
 	build_conf_free(&conf);
 
-	CHECK(build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nglue={libdir}/g.c\nwasm2c=/x/wasm2c -v\n",
-	                       "/L", &conf, err, sizeof(err)) == 0);
+	CHECK(
+	    build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nglue={libdir}/g.c\nwasm2c=/x/wasm2c -v\n",
+	                     "/L", &conf, err, sizeof(err)) == 0);
 	CHECK(conf.glue && strcmp(conf.glue[0], "/L/g.c") == 0);
 	CHECK(conf.wasm2c && strcmp(conf.wasm2c[1], "-v") == 0);
 	build_conf_free(&conf);
@@ -784,7 +795,8 @@ static void test_check_module_status(void)
 	CHECK_CONTAINS(err, "cut.wasm: truncated section");
 	static const struct import_spec foo[] = {{"env", "foo", 0, 0}};
 	make_module(&m, foo, 1, 0, 1);
-	CHECK(build_check_module(m.bytes, m.len, "foo.wasm", err, sizeof(err)) == BUILD_UNSUPPORTED);
+	CHECK(build_check_module(m.bytes, m.len, "foo.wasm", err, sizeof(err)) ==
+	      BUILD_UNSUPPORTED);
 	CHECK_CONTAINS(err, "foo.wasm imports 1 function hedge does not provide: env.foo");
 }
 
@@ -824,6 +836,66 @@ static void test_cache_fingerprint(void)
 	run(cmd);
 }
 
+static void test_libdir_lookup(void)
+{
+	make_scratch();
+	char libdir[PATH_MAX], err[512], cmd[600];
+	setenv("HEDGE_LIBDIR", scratch, 1);
+	CHECK(build_find_libdir(libdir, sizeof(libdir), err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "has no readable build.conf");
+	write_text(scratch, "build.conf", "cc=gcc\nstart={libdir}/start.o\nlibs=-lc\n");
+	CHECK(build_find_libdir(libdir, sizeof(libdir), err, sizeof(err)) == 0);
+	CHECK(strcmp(libdir, scratch) == 0);
+	struct build_conf conf;
+	CHECK(build_conf_load(&conf, err, sizeof(err)) == 0);
+	char want[PATH_MAX + 16];
+	snprintf(want, sizeof(want), "%s/start.o", scratch);
+	CHECK(conf.start && strcmp(conf.start[0], want) == 0);
+	CHECK(conf.text && strstr(conf.text, "cc=gcc") != NULL);
+	build_conf_free(&conf);
+	write_text(scratch, "build.conf", "cc=gcc\nstart=x\nlibs=y\nextra=1\n");
+	CHECK(build_conf_load(&conf, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "build.conf: line 4: unknown key 'extra'");
+	unsetenv("HEDGE_LIBDIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	run(cmd);
+}
+
+static void test_tool_run(void)
+{
+	struct tool_result res;
+	char *status3[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+	CHECK(tool_run(status3, NULL, &res) == 0);
+	CHECK(res.exit_status == 3 && !res.term_signal && !res.exec_errno);
+	CHECK(!tool_succeeded(&res));
+	CHECK(res.output && strcmp(res.output, "out\nerr\n") == 0);
+	tool_result_free(&res);
+
+	char *missing[] = {"/nonexistent/tool", NULL};
+	CHECK(tool_run(missing, NULL, &res) == -1);
+	CHECK(res.exec_errno == ENOENT);
+	tool_result_free(&res);
+
+	char *killed[] = {"/bin/sh", "-c", "kill -9 $$", NULL};
+	CHECK(tool_run(killed, NULL, &res) == 0);
+	CHECK(res.term_signal == SIGKILL);
+	tool_result_free(&res);
+
+	/* Only the start of a flood of output is kept; all of it is logged. */
+	make_scratch();
+	char log[300], cmd[400];
+	snprintf(log, sizeof(log), "%s/log", scratch);
+	char *flood[] = {"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x", NULL};
+	CHECK(tool_run(flood, log, &res) == 0);
+	CHECK(tool_succeeded(&res));
+	CHECK(res.output_len == 64 * 1024 && strlen(res.output) == res.output_len);
+	struct stat st;
+	CHECK(stat(log, &st) == 0 && st.st_size == 300000);
+	tool_result_free(&res);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	run(cmd);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -841,6 +913,8 @@ int main(void)
 	    {"build.conf parsing", test_build_conf},
 	    {"--dir HOST::GUEST parsing", test_dir_spec},
 	    {"cache: configuration fingerprint and directory", test_cache_fingerprint},
+	    {"build: library directory and build.conf loading", test_libdir_lookup},
+	    {"subprocess: status, exec failure, signal, output cap", test_tool_run},
 	};
 	return run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 }

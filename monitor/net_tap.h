@@ -1,0 +1,44 @@
+/*
+ * net_tap.h - the VM's network interface: a host TAP device behind the two
+ * shared rings of abi/hedge_abi.h.
+ */
+#ifndef HEDGE_NET_TAP_H
+#define HEDGE_NET_TAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hedge_abi.h"
+
+struct net_config {
+	const char *tap_name; /* NULL: the VM has no interface */
+	uint8_t mac[6];
+	uint32_t ipv4, netmask, gateway; /* network byte order; 0 if not given */
+};
+
+struct net_dev {
+	int tap_fd;
+	int created; /* we created the TAP: it vanishes when tap_fd closes */
+	char name[16];
+	uint8_t mac[6];
+	uint32_t ipv4, netmask, gateway;
+	struct hedge_net_ring *tx, *rx; /* host views, NULL until NET_SETUP */
+	uint64_t tx_frames, rx_frames, tx_dropped, rx_dropped;
+};
+
+/* Opens (creating if missing) and brings up the TAP device; -1 with a reason. */
+int net_open(struct net_dev *dev, const struct net_config *cfg, char *err, size_t errlen);
+void net_close(struct net_dev *dev);
+
+/* Sends every frame queued on tx, then moves waiting TAP frames into rx. Returns -1
+ * with a reason if the guest corrupted a ring index. */
+int net_pump(struct net_dev *dev, char *err, size_t errlen);
+/* True if rx holds frames the guest has not taken. */
+int net_rx_pending(const struct net_dev *dev);
+
+/* Parses "A.B.C.D/N" into address and netmask (network byte order). */
+int net_parse_cidr(const char *text, uint32_t *addr, uint32_t *mask);
+/* Parses "aa:bb:cc:dd:ee:ff". */
+int net_parse_mac(const char *text, uint8_t mac[6]);
+
+#endif
