@@ -47,13 +47,13 @@ size_t hedge_fs_images(struct hedge_fs_image *out, size_t max)
 		if (n < max)
 			out[n] = __hedge_embedded_fs[i];
 	const struct hedge_fs_entry *loaded =
-		(const struct hedge_fs_entry *)(uintptr_t)boot_info->fs_table;
+	    (const struct hedge_fs_entry *)(uintptr_t)boot_info->fs_table;
 	for (uint32_t i = 0; i < boot_info->fs_count; i++, n++)
 		if (n < max)
 			out[n] = (struct hedge_fs_image){
-				.guest_path = (const char *)(uintptr_t)loaded[i].path,
-				.tar = (const void *)(uintptr_t)loaded[i].tar,
-				.size = loaded[i].tar_size,
+			    .guest_path = (const char *)(uintptr_t)loaded[i].path,
+			    .tar = (const void *)(uintptr_t)loaded[i].tar,
+			    .size = loaded[i].tar_size,
 			};
 	return n;
 }

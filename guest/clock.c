@@ -80,7 +80,8 @@ int hedge_random(void *buf, size_t len)
 	uint8_t *p = buf;
 	while (len > 0) {
 		uintptr_t pa;
-		size_t chunk = mm_phys_span((uintptr_t)p, len > HEDGE_RANDOM_MAX ? HEDGE_RANDOM_MAX : len, &pa);
+		size_t chunk = mm_phys_span((uintptr_t)p,
+		                            len > HEDGE_RANDOM_MAX ? HEDGE_RANDOM_MAX : len, &pa);
 		if (chunk == 0)
 			return -1;
 		struct hedge_hc_random args = {.buf = pa, .len = chunk};

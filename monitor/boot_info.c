@@ -32,7 +32,7 @@ static int pack(uint8_t *area, uint64_t *used, int n, char *const *strs, char *e
  * guest-physical address after the archives, or 0 if they do not fit.
  */
 static uint64_t load_fs(struct guest_mem *mem, const struct boot_params *p, uint8_t *area,
-			uint64_t *used, uint64_t *table_gpa, char *err, size_t errlen)
+                        uint64_t *used, uint64_t *table_gpa, char *err, size_t errlen)
 {
 	const uint64_t page = 4096;
 	uint64_t next = (p->image_end + page - 1) & ~(page - 1);
@@ -56,12 +56,14 @@ static uint64_t load_fs(struct guest_mem *mem, const struct boot_params *p, uint
 		uint8_t *dst = gmem_at(mem, next, fs->size);
 		if (!dst) {
 			snprintf(err, errlen,
-				 "directory %s (%zu KiB archived) does not fit in guest memory (try a larger --mem)",
-				 fs->guest_path, fs->size >> 10);
+			         "directory %s (%zu KiB archived) does not fit in guest memory "
+			         "(try a larger --mem)",
+			         fs->guest_path, fs->size >> 10);
 			return 0;
 		}
 		memcpy(dst, fs->tar, fs->size);
-		table[i] = (struct hedge_fs_entry){.path = path_gpa, .tar = next, .tar_size = fs->size};
+		table[i] =
+		    (struct hedge_fs_entry){.path = path_gpa, .tar = next, .tar_size = fs->size};
 		next = (next + fs->size + page - 1) & ~(page - 1);
 	}
 	return next;

@@ -155,7 +155,7 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 
 /* Section header i, or NULL if the table or the header lies outside the file. */
 static int read_shdr(const uint8_t *file, size_t size, const Elf64_Ehdr *eh, unsigned i,
-		     Elf64_Shdr *sh)
+                     Elf64_Shdr *sh)
 {
 	uint64_t off = (uint64_t)i * sizeof(*sh);
 	if (eh->e_shentsize != sizeof(*sh) || eh->e_shoff > size || off > size - eh->e_shoff ||

@@ -103,7 +103,7 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 		struct hedge_hc_console_write *a = args;
 		if (a->stream != HEDGE_STREAM_STDOUT && a->stream != HEDGE_STREAM_STDERR)
 			return reject(err, errlen, ST_BAD_HYPERCALL,
-				      "bad hypercall console_write: unknown stream %u", a->stream);
+			              "bad hypercall console_write: unknown stream %u", a->stream);
 		req->stream = a->stream;
 		return decode_buf(mem, a->data, a->len, mem->size, req, err, errlen);
 	}
@@ -128,8 +128,8 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 		struct hedge_hc_poll *a = args;
 		if (a->interest & ~(uint64_t)(HEDGE_EVENT_STDIN | HEDGE_EVENT_NET))
 			return reject(err, errlen, ST_BAD_HYPERCALL,
-				      "bad hypercall poll: unknown events 0x%llx",
-				      (unsigned long long)a->interest);
+			              "bad hypercall poll: unknown events 0x%llx",
+			              (unsigned long long)a->interest);
 		req->u.poll.timeout_ns = a->timeout_ns;
 		req->u.poll.interest = a->interest;
 		return 0;
@@ -139,15 +139,15 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 		const uint64_t size = sizeof(struct hedge_net_ring);
 		if (a->tx_ring % 8 || a->rx_ring % 8)
 			return reject(err, errlen, ST_BAD_HYPERCALL,
-				      "bad hypercall net_setup: rings must be 8-byte aligned");
+			              "bad hypercall net_setup: rings must be 8-byte aligned");
 		req->u.net.tx = gmem_at(mem, a->tx_ring, size);
 		req->u.net.rx = gmem_at(mem, a->rx_ring, size);
 		if (!req->u.net.tx || !req->u.net.rx)
 			return reject(err, errlen, ST_BAD_HYPERCALL,
-				      "bad hypercall net_setup: a ring is outside guest memory");
+			              "bad hypercall net_setup: a ring is outside guest memory");
 		if (a->tx_ring < a->rx_ring + size && a->rx_ring < a->tx_ring + size)
 			return reject(err, errlen, ST_BAD_HYPERCALL,
-				      "bad hypercall net_setup: the rings overlap");
+			              "bad hypercall net_setup: the rings overlap");
 		return 0;
 	}
 	case HEDGE_HC_CLOCK_MONOTONIC:
@@ -208,15 +208,14 @@ static void do_net_info(const struct vm *vm, struct hedge_hc_net_info *a)
 	a->gateway = vm->net->gateway;
 }
 
-static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
-		    uint64_t interest)
+static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns, uint64_t interest)
 {
 	/* Capped so the timespec cannot overflow; the guest loops on its own clock. */
 	const uint64_t max_ns = 3600ull * 1000000000ull;
 	if (timeout_ns > max_ns)
 		timeout_ns = max_ns;
 	struct timespec ts = {.tv_sec = timeout_ns / 1000000000ull,
-			      .tv_nsec = timeout_ns % 1000000000ull};
+	                      .tv_nsec = timeout_ns % 1000000000ull};
 	struct pollfd fds[2];
 	nfds_t nfds = 0;
 	int stdin_slot = -1, net_slot = -1;
@@ -254,7 +253,7 @@ static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
 }
 
 static void do_console_read(struct vm *vm, struct hedge_hc_console_read *a, uint8_t *buf,
-			    uint64_t len)
+                            uint64_t len)
 {
 	a->nread = 0;
 	if (vm->stdin_fd < 0 || len == 0)
@@ -279,12 +278,12 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 	case HEDGE_HC_CONSOLE_WRITE:
 		if (vm->console_fd >= 0)
 			write_all(req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
-								     : vm->console_fd,
-				  req->u.buf.ptr, req->u.buf.len);
+			                                             : vm->console_fd,
+			          req->u.buf.ptr, req->u.buf.len);
 		break;
 	case HEDGE_HC_CONSOLE_READ:
 		do_console_read(vm, (struct hedge_hc_console_read *)hdr, req->u.buf.ptr,
-				req->u.buf.len);
+		                req->u.buf.len);
 		break;
 	case HEDGE_HC_CLOCK_MONOTONIC:
 		((struct hedge_hc_clock *)hdr)->ns = host_monotonic_ns() - vm->mono_base_ns;
@@ -303,7 +302,7 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 	}
 	case HEDGE_HC_POLL:
 		do_poll(vm, (struct hedge_hc_poll *)hdr, req->u.poll.timeout_ns,
-			req->u.poll.interest);
+		        req->u.poll.interest);
 		break;
 	case HEDGE_HC_RANDOM: {
 		uint64_t done = 0;

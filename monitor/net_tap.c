@@ -54,7 +54,7 @@ int net_parse_mac(const char *text, uint8_t mac[6])
 	unsigned v[6];
 	char tail;
 	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
+	           &tail) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -103,7 +103,7 @@ int net_open(struct net_dev *dev, const struct net_config *cfg, char *err, size_
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		snprintf(err, errlen, "cannot attach to TAP device %s: %s", cfg->tap_name,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -144,7 +144,7 @@ static int pump_tx(struct net_dev *dev, char *err, size_t errlen)
 	uint32_t tail = tx->tail;
 	if (head - tail > HEDGE_NET_SLOTS) {
 		snprintf(err, errlen, "net: guest tx ring is corrupt (head %u, tail %u)", head,
-			 tail);
+		         tail);
 		return -1;
 	}
 	for (; tail != head; tail++) {
@@ -175,7 +175,7 @@ static int pump_rx(struct net_dev *dev, char *err, size_t errlen)
 	uint32_t tail = __atomic_load_n(&rx->tail, __ATOMIC_ACQUIRE);
 	if (head - tail > HEDGE_NET_SLOTS) {
 		snprintf(err, errlen, "net: guest rx ring is corrupt (head %u, tail %u)", head,
-			 tail);
+		         tail);
 		return -1;
 	}
 	while (head - tail < HEDGE_NET_SLOTS) {

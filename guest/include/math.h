@@ -8,15 +8,15 @@
 #ifndef HEDGE_MATH_H
 #define HEDGE_MATH_H
 
-#define INFINITY (__builtin_inff())
-#define NAN (__builtin_nanf(""))
-#define HUGE_VAL (__builtin_huge_val())
+#define INFINITY  (__builtin_inff())
+#define NAN       (__builtin_nanf(""))
+#define HUGE_VAL  (__builtin_huge_val())
 #define HUGE_VALF (__builtin_huge_valf())
 
-#define isnan(x) __builtin_isnan(x)
-#define isinf(x) __builtin_isinf(x)
+#define isnan(x)    __builtin_isnan(x)
+#define isinf(x)    __builtin_isinf(x)
 #define isfinite(x) __builtin_isfinite(x)
-#define signbit(x) __builtin_signbit(x)
+#define signbit(x)  __builtin_signbit(x)
 
 double fabs(double x);
 double sqrt(double x);

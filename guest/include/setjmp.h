@@ -14,8 +14,8 @@ int setjmp(jmp_buf env) __attribute__((returns_twice));
 _Noreturn void longjmp(jmp_buf env, int value);
 
 #define sigsetjmp(env, savemask) setjmp(env)
-#define siglongjmp(env, value) longjmp(env, value)
-#define _setjmp(env) setjmp(env)
-#define _longjmp(env, value) longjmp(env, value)
+#define siglongjmp(env, value)   longjmp(env, value)
+#define _setjmp(env)             setjmp(env)
+#define _longjmp(env, value)     longjmp(env, value)
 
 #endif

@@ -21,12 +21,12 @@
 #include "wasm-rt.h"
 #include "wasm_hedge.h"
 
-#define WASM_PAGE 65536u
+#define WASM_PAGE      65536u
 #define WASM_MAX_PAGES 65536u
-#define PAGE 4096u
-#define REGION_BASE (64ull << 30) /* above any guest RAM (16 GiB at most) */
-#define REGION_STRIDE (8ull << 30)
-#define MAX_MEMORIES 8
+#define PAGE           4096u
+#define REGION_BASE    (64ull << 30) /* above any guest RAM (16 GiB at most) */
+#define REGION_STRIDE  (8ull << 30)
+#define MAX_MEMORIES   8
 
 /* Used only by modules built with explicit bounds checks (hedge build --bounds-checks). */
 uint32_t wasm_rt_call_stack_depth;
@@ -126,8 +126,8 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint
 	mem->max_pages = max_pages;
 	if (initial_pages > max_pages || map_pages(mem, 0, initial_pages))
 		hedge_abort("wasm: not enough guest memory for %u pages of linear memory "
-			    "(try a larger --mem)",
-			    initial_pages);
+		            "(try a larger --mem)",
+		            initial_pages);
 	mem->pages = initial_pages;
 	mem->size = initial_pages * WASM_PAGE;
 }
@@ -186,13 +186,44 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
 	return func_type_count++;
 }
 
-/* Tables: plain heap arrays, grown in place. */
-void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *table, uint32_t elements,
-				    uint32_t max_elements)
+/*
+ * Tables: plain heap arrays, grown in place.  Both element types share one
+ * implementation over untyped storage.
+ */
+static void *table_allocate(uint32_t elements, size_t element_size)
 {
-	table->data = calloc(elements ? elements : 1, sizeof(*table->data));
-	if (!table->data)
+	void *data = calloc(elements ? elements : 1, element_size);
+	if (!data)
 		hedge_abort("wasm: out of memory for a table of %u elements", elements);
+	return data;
+}
+
+/* Returns the grown array, or NULL (table unchanged) if it may not or cannot grow. */
+static void *table_grow(void *data, uint32_t size, uint32_t max_size, uint32_t delta,
+                        size_t element_size, const void *init)
+{
+	if (delta > max_size - size)
+		return NULL;
+	uint8_t *grown = realloc(data, ((size_t)size + delta) * element_size);
+	if (!grown)
+		return NULL;
+	for (uint32_t i = size; i < size + delta; i++)
+		memcpy(grown + (size_t)i * element_size, init, element_size);
+	return grown;
+}
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *table, uint32_t elements,
+                                    uint32_t max_elements)
+{
+	table->data = table_allocate(elements, sizeof(*table->data));
+	table->size = elements;
+	table->max_size = max_elements;
+}
+
+void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *table, uint32_t elements,
+                                      uint32_t max_elements)
+{
+	table->data = table_allocate(elements, sizeof(*table->data));
 	table->size = elements;
 	table->max_size = max_elements;
 }
@@ -204,16 +235,6 @@ void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *table)
 	table->size = 0;
 }
 
-void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *table, uint32_t elements,
-				      uint32_t max_elements)
-{
-	table->data = calloc(elements ? elements : 1, sizeof(*table->data));
-	if (!table->data)
-		hedge_abort("wasm: out of memory for a table of %u elements", elements);
-	table->size = elements;
-	table->max_size = max_elements;
-}
-
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t *table)
 {
 	free(table->data);
@@ -222,33 +243,27 @@ void wasm_rt_free_externref_table(wasm_rt_externref_table_t *table)
 }
 
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *table, uint32_t delta,
-				    wasm_rt_funcref_t init)
+                                    wasm_rt_funcref_t init)
 {
+	void *grown = table_grow(table->data, table->size, table->max_size, delta,
+	                         sizeof(*table->data), &init);
+	if (!grown)
+		return UINT32_MAX;
 	uint32_t old = table->size;
-	if (delta > table->max_size - old)
-		return UINT32_MAX;
-	wasm_rt_funcref_t *data = realloc(table->data, ((size_t)old + delta) * sizeof(*data));
-	if (!data)
-		return UINT32_MAX;
-	for (uint32_t i = old; i < old + delta; i++)
-		data[i] = init;
-	table->data = data;
+	table->data = grown;
 	table->size = old + delta;
 	return old;
 }
 
 uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *table, uint32_t delta,
-				      wasm_rt_externref_t init)
+                                      wasm_rt_externref_t init)
 {
+	void *grown = table_grow(table->data, table->size, table->max_size, delta,
+	                         sizeof(*table->data), &init);
+	if (!grown)
+		return UINT32_MAX;
 	uint32_t old = table->size;
-	if (delta > table->max_size - old)
-		return UINT32_MAX;
-	wasm_rt_externref_t *data = realloc(table->data, ((size_t)old + delta) * sizeof(*data));
-	if (!data)
-		return UINT32_MAX;
-	for (uint32_t i = old; i < old + delta; i++)
-		data[i] = init;
-	table->data = data;
+	table->data = grown;
 	table->size = old + delta;
 	return old;
 }
@@ -315,7 +330,7 @@ void wasm_run_on_own_stack(void (*fn)(void *arg), void *arg, size_t stack_bytes)
 	uint8_t *raw = malloc(stack_bytes + 2 * PAGE);
 	if (!raw)
 		hedge_abort("wasm: not enough memory for an %zu KiB stack (try a larger --mem)",
-			    stack_bytes >> 10);
+		            stack_bytes >> 10);
 	uintptr_t guard = ((uintptr_t)raw + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
 	mm_unmap_page(guard);
 	ring0_flush_tlb();

@@ -536,11 +536,11 @@ static void test_hc_net_setup(void)
 	b->tx_ring = 4096;
 	b->rx_ring = 4096 + sizeof(struct hedge_net_ring) - 8; /* overlaps tx */
 	CHECK(hc_decode(&mem, HEDGE_HC_PORT_BASE + HEDGE_HC_NET_SETUP, 0, &req, f.err,
-			sizeof(f.err)) == ST_BAD_HYPERCALL);
+	                sizeof(f.err)) == ST_BAD_HYPERCALL);
 	CHECK_CONTAINS(f.err, "overlap");
 	b->rx_ring = 4096 + sizeof(struct hedge_net_ring);
 	CHECK(hc_decode(&mem, HEDGE_HC_PORT_BASE + HEDGE_HC_NET_SETUP, 0, &req, f.err,
-			sizeof(f.err)) == 0);
+	                sizeof(f.err)) == 0);
 	CHECK((uint8_t *)req.u.net.rx == mem.base + b->rx_ring);
 	free(words);
 }
@@ -580,7 +580,8 @@ int main(void)
 	    {"hypercall: poll interest and console read", test_hc_poll_and_read},
 	    {"hypercall: bad port and argument address", test_hc_bad_port_and_address},
 	    {"hypercall: ABI version mismatch", test_hc_bad_abi},
-	    {"hypercall: every argument struct is bounds-checked whole", test_hc_every_struct_bounded},
+	    {"hypercall: every argument struct is bounds-checked whole",
+	     test_hc_every_struct_bounded},
 	    {"hypercall: buffers outside memory or too long", test_hc_bad_buffers},
 	    {"hypercall: abort message is cut, not trusted", test_hc_abort_message_cut},
 	    {"cli: memory size parsing", test_parse_size},
