@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpuid_cache.h"
 #include "hedge_abi.h"
 
 #define PTE_P   (1ull << 0)
@@ -103,17 +104,12 @@ void x86_write_tables(struct guest_mem *mem)
 
 static int set_cpuid(int kvm_fd, int vcpu_fd, char *err, size_t errlen)
 {
-	/* 100 entries cover every leaf KVM reports on current CPUs; E2BIG otherwise. */
-	const unsigned max = 100;
-	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + max * sizeof(cpuid->entries[0]));
+	struct kvm_cpuid2 *cpuid = cpuid_supported(kvm_fd);
 	if (!cpuid) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "KVM cannot report its supported CPUID: %s", strerror(errno));
 		return -1;
 	}
-	cpuid->nent = max;
-	int rc = ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
-	if (rc == 0)
-		rc = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid);
+	int rc = ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid);
 	if (rc < 0)
 		snprintf(err, errlen, "setting CPUID: %s", strerror(errno));
 	free(cpuid);

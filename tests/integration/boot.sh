@@ -168,6 +168,24 @@ kvm_cases() {
 	expect_stdout "env X=1"
 	t_end
 
+	t_begin "$tag: the CPUID cache is written, and a damaged one is ignored"
+	local rt=$T_TMP/rt-$tag
+	mkdir -p "$rt"
+	XDG_RUNTIME_DIR=$rt t_run "$HEDGE" run $EX/exit_code.hvt 5
+	expect_status 5
+	local cache
+	cache=$(ls "$rt"/hedge/cpuid-* 2>/dev/null | head -n 1)
+	[ -n "$cache" ] && [ -s "$cache" ] || t_fail "no CPUID cache file in $rt/hedge"
+	if [ -n "$cache" ]; then
+		head -c 100 /dev/urandom >"$cache"
+		XDG_RUNTIME_DIR=$rt t_run "$HEDGE" run $EX/exit_code.hvt 6
+		expect_status 6
+		: >"$cache"
+		XDG_RUNTIME_DIR=$rt t_run "$HEDGE" run $EX/exit_code.hvt 7
+		expect_status 7
+	fi
+	t_end
+
 	t_begin "$tag: --quiet discards the console"
 	t_run "$HEDGE" run --quiet $EX/hello.hvt
 	expect_status 0
