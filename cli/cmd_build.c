@@ -118,6 +118,9 @@ static int check_output(const char *output, const char *input)
 	if (stat(output, &out_st) == 0) {
 		if (S_ISDIR(out_st.st_mode))
 			return usage_error("output is a directory", output);
+		/* The image is renamed into place: that must not replace a device or FIFO. */
+		if (!S_ISREG(out_st.st_mode))
+			return usage_error("output exists and is not a regular file", output);
 		if (stat(input, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
 		    in_st.st_ino == out_st.st_ino)
 			return usage_error("output would overwrite the module", output);

@@ -9,9 +9,14 @@
 #ifndef HEDGE_BUILD_H
 #define HEDGE_BUILD_H
 
+/* Guest memory an image records when hedge build is not given --mem. */
+#define BUILD_DEFAULT_MEM (256ull << 20)
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "build_conf.h"
 
 /* Exit statuses of hedge build (and of cache_image_for_wasm). */
 enum build_status {
@@ -21,41 +26,6 @@ enum build_status {
 	BUILD_USAGE = 64,      /* bad command line */
 	BUILD_TOOLCHAIN = 70,  /* wasm2c or cc missing or failing, I/O errors */
 };
-
-/* build.conf, split into argument lists; every list ends with NULL. */
-struct build_conf {
-	char libdir[PATH_MAX];
-	char **wasm2c; /* optional key; default "wasm2c" */
-	char **cc;
-	char **cflags;
-	char **ldflags;
-	char **start;
-	char **glue; /* C sources compiled next to the module's generated app.h */
-	char **libs;
-	char *text; /* the file as read, for the cache key */
-	size_t text_len;
-};
-
-/*
- * The library directory: $HEDGE_LIBDIR, else <dir of the hedge binary>/lib/hedge,
- * else <dir of the hedge binary>/../lib/hedge (an installed /usr/bin/hedge
- * finds /usr/lib/hedge); the first that holds build.conf, as an absolute path.
- */
-int build_find_libdir(char *out, size_t outlen, char *err, size_t errlen);
-
-/*
- * Parses build.conf text: "key=value" lines (keys wasm2c, cc, cflags, ldflags,
- * start, glue, libs), '#' comments and blank lines; values are split on
- * blanks and "{libdir}" in them becomes libdir.  cc, start and libs are
- * required; an unknown or repeated key is an error.
- * Returns 0, or -1 with "line N: ..." in err.
- */
-int build_conf_parse(const char *text, const char *libdir, struct build_conf *conf, char *err,
-                     size_t errlen);
-
-/* Finds the library directory and parses its build.conf. */
-int build_conf_load(struct build_conf *conf, char *err, size_t errlen);
-void build_conf_free(struct build_conf *conf);
 
 /* One --dir: a host directory and where the guest sees it. */
 struct build_dir {

@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 		sum += c[i];
 		weighted += c[i] * (double)(i % 7 + 1);
 	}
-	printf("matmul n=%ld sum=%.6f weighted=%.6f c[0]=%.12f c[last]=%.12f\n", n, sum, weighted, c[0],
-	       c[nn - 1]);
+	printf("matmul n=%ld sum=%.6f weighted=%.6f c[0]=%.12f c[last]=%.12f\n", n, sum, weighted,
+	       c[0], c[nn - 1]);
 	free(a);
 	free(b);
 	free(c);

@@ -5,14 +5,18 @@
  *   stack        unbounded recursion until the call stack is exhausted
  *   indirect     an indirect call through a table index that does not exist
  *   signature    an indirect call with the wrong function type
+ *   overflow     INT_MIN / -1, the one signed division that overflows
+ *   conversion   a float-to-integer conversion of NaN
  * A runtime must end the program with a clear reason and never crash. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Volatile so that the compiler can prove nothing about the values and must
  * emit the trapping instruction itself. */
-static volatile int zero, seven = 7;
+static volatile int zero, seven = 7, minus_one = -1, int_min = INT_MIN;
+static volatile double not_a_number = __builtin_nan("");
 static volatile uintptr_t bad_index = 0x7fff0;
 
 static int recurse(int n);
@@ -56,8 +60,16 @@ int main(int argc, char **argv)
 		/* add takes (i32, i32) -> i32; call it as (f64) -> f64. */
 		double (*f)(double) = (double (*)(double))(uintptr_t)add_ptr;
 		printf("%f\n", f(1.0));
+	} else if (strcmp(kind, "overflow") == 0) {
+		printf("%d\n", int_min / minus_one);
+	} else if (strcmp(kind, "conversion") == 0) {
+		/* The trapping i32.trunc_f64_s: C's (int) cast is compiled to a
+		 * checked sequence that never traps. */
+		printf("%d\n", __builtin_wasm_trunc_s_i32_f64(not_a_number));
 	} else {
-		fprintf(stderr, "usage: trap oob|unreachable|div0|stack|indirect|signature\n");
+		fprintf(stderr,
+		        "usage: trap "
+		        "oob|unreachable|div0|stack|indirect|signature|overflow|conversion\n");
 		return 2;
 	}
 	printf("trap: still running, which is wrong\n");

@@ -24,7 +24,8 @@ static void walk(const char *path, const char *prefix)
 		char *p = join(path, names[i]);
 		struct stat st;
 		if (lstat(p, &st) < 0) {
-			printf("%s%s %s [%s]\n", prefix, last ? "`--" : "|--", names[i], strerror(errno));
+			printf("%s%s %s [%s]\n", prefix, last ? "`--" : "|--", names[i],
+			       strerror(errno));
 			status = 1;
 			free(p);
 			continue;
@@ -65,7 +66,8 @@ int main(int argc, char **argv)
 	struct stat st;
 	errno = 0;
 	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "tree: %s: %s\n", root, errno ? strerror(errno) : "not a directory");
+		fprintf(stderr, "tree: %s: %s\n", root,
+		        errno ? strerror(errno) : "not a directory");
 		return 1;
 	}
 	printf("%s\n", root);

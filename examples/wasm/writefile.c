@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	check(write_file(P(dir, "a.txt"), "more\n", 5, O_APPEND) == 0, "append to a.txt");
 	n = read_file(P(dir, "a.txt"), buf, sizeof buf);
 	check(n == (ssize_t)strlen(msg) + 5 && strncmp(buf, msg, strlen(msg)) == 0 &&
-		      strcmp(buf + strlen(msg), "more\n") == 0,
+	          strcmp(buf + strlen(msg), "more\n") == 0,
 	      "a.txt holds both writes (%zd bytes)", n);
 
 	errno = 0;
@@ -142,10 +142,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof big; i++)
 		big[i] = (char)('a' + (i * 7 + i / 1000) % 26);
 	errno = 0;
-	check(write_file(P(dir, "big.bin"), big, sizeof big, O_TRUNC) == 0, "write big.bin (%zu bytes)",
-	      sizeof big);
+	check(write_file(P(dir, "big.bin"), big, sizeof big, O_TRUNC) == 0,
+	      "write big.bin (%zu bytes)", sizeof big);
 	n = read_file(P(dir, "big.bin"), buf, sizeof buf);
-	check(n == (ssize_t)sizeof big && memcmp(buf, big, sizeof big) == 0, "big.bin reads back equal");
+	check(n == (ssize_t)sizeof big && memcmp(buf, big, sizeof big) == 0,
+	      "big.bin reads back equal");
 
 	errno = 0;
 	check(rename(P(dir, "a.txt"), P(dir, "b.txt")) == 0, "rename a.txt -> b.txt");
@@ -162,7 +163,8 @@ int main(int argc, char **argv)
 	check(count_entries(P(dir, "sub")) == 1, "sub holds c.txt");
 
 	errno = 0;
-	check(rmdir(P(dir, "sub")) < 0 && errno == ENOTEMPTY, "rmdir of a non-empty directory fails");
+	check(rmdir(P(dir, "sub")) < 0 && errno == ENOTEMPTY,
+	      "rmdir of a non-empty directory fails");
 	errno = 0;
 	check(unlink(P(dir, "sub/c.txt")) == 0, "unlink sub/c.txt");
 	errno = 0;

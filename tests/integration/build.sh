@@ -89,6 +89,9 @@ build_cases() {
 	t_run "$HEDGE" build "$TB/hello.wasm" -o "$TB/hello.wasm"
 	expect_status 64
 	expect_stderr "overwrite"
+	t_run "$HEDGE" build "$TB/hello.wasm" -o /dev/null
+	expect_status 64
+	expect_stderr "not a regular file"
 	t_end
 
 	t_begin "$tag: a valid module becomes an ELF image, with progress"

@@ -195,6 +195,10 @@ wasm_cases() {
 	expect_trap "indirect call"
 	t_run "$HEDGE" run $W/trap.wasm signature
 	expect_trap "indirect call"
+	t_run "$HEDGE" run $W/trap.wasm overflow
+	expect_trap "integer overflow"
+	t_run "$HEDGE" run $W/trap.wasm conversion
+	expect_trap "invalid conversion to integer"
 	t_end
 }
 

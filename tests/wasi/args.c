@@ -15,7 +15,8 @@ int main(int argc, char **argv)
 
 	__wasi_size_t count = 0, size = 0;
 	CHECK_OK(__wasi_args_sizes_get(&count, &size));
-	check(count == (__wasi_size_t)nwant + 1, "argc is %u, expected %d", (unsigned)count, nwant + 1);
+	check(count == (__wasi_size_t)nwant + 1, "argc is %u, expected %d", (unsigned)count,
+	      nwant + 1);
 	check(argc == (int)count, "libc's argc %d matches args_sizes_get", argc);
 
 	uint8_t **raw = calloc(count + 1, sizeof *raw);
@@ -24,7 +25,8 @@ int main(int argc, char **argv)
 		return check_done("args: out of memory");
 	buf[size] = 0x5a; /* sentinel: nothing may be written past the size */
 	CHECK_OK(__wasi_args_get(raw, buf));
-	check(buf[size] == 0x5a, "args_get wrote nothing past the %u bytes it announced", (unsigned)size);
+	check(buf[size] == 0x5a, "args_get wrote nothing past the %u bytes it announced",
+	      (unsigned)size);
 
 	size_t total = 0;
 	int inside = 1, terminated = 1;
@@ -41,12 +43,14 @@ int main(int argc, char **argv)
 	}
 	check(inside, "every argv pointer lies inside the argv buffer");
 	check(terminated, "every argument is NUL-terminated inside the buffer");
-	check(inside && total == size, "argument lengths + NULs add up to the buffer size (%zu vs %u)",
-	      total, (unsigned)size);
+	check(inside && total == size,
+	      "argument lengths + NULs add up to the buffer size (%zu vs %u)", total,
+	      (unsigned)size);
 	if (!inside)
 		return check_done("args");
 
-	check(count > 0 && raw[0] != NULL, "argv[0] is present: \"%s\"", count ? (char *)raw[0] : "");
+	check(count > 0 && raw[0] != NULL, "argv[0] is present: \"%s\"",
+	      count ? (char *)raw[0] : "");
 	for (int i = 0; i < nwant && i + 1 < (int)count; i++) {
 		const char *got = (const char *)raw[i + 1];
 		int same = strcmp(got, want[i]) == 0;

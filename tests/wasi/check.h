@@ -24,8 +24,8 @@
 #include <string.h>
 #include <wasi/api.h>
 
-#define SANDBOX "/sandbox"
-#define HELLO_TXT "hello from the host\n"
+#define SANDBOX    "/sandbox"
+#define HELLO_TXT  "hello from the host\n"
 #define NESTED_TXT "nested\n"
 
 static int check_passed, check_failed;
@@ -72,7 +72,8 @@ __attribute__((format(printf, 1, 2))) static inline void note(const char *fmt, .
 static inline int check_done(const char *name)
 {
 	if (check_failed)
-		printf("%s: %d of %d checks FAILED\n", name, check_failed, check_passed + check_failed);
+		printf("%s: %d of %d checks FAILED\n", name, check_failed,
+		       check_passed + check_failed);
 	else
 		printf("%s: all %d checks passed\n", name, check_passed);
 	fflush(stdout);
@@ -80,15 +81,22 @@ static inline int check_done(const char *name)
 }
 
 static const char *const errno_names[] = {
-	"SUCCESS", "2BIG", "ACCES", "ADDRINUSE", "ADDRNOTAVAIL", "AFNOSUPPORT", "AGAIN", "ALREADY",
-	"BADF", "BADMSG", "BUSY", "CANCELED", "CHILD", "CONNABORTED", "CONNREFUSED", "CONNRESET",
-	"DEADLK", "DESTADDRREQ", "DOM", "DQUOT", "EXIST", "FAULT", "FBIG", "HOSTUNREACH", "IDRM",
-	"ILSEQ", "INPROGRESS", "INTR", "INVAL", "IO", "ISCONN", "ISDIR", "LOOP", "MFILE", "MLINK",
-	"MSGSIZE", "MULTIHOP", "NAMETOOLONG", "NETDOWN", "NETRESET", "NETUNREACH", "NFILE", "NOBUFS",
-	"NODEV", "NOENT", "NOEXEC", "NOLCK", "NOLINK", "NOMEM", "NOMSG", "NOPROTOOPT", "NOSPC",
-	"NOSYS", "NOTCONN", "NOTDIR", "NOTEMPTY", "NOTRECOVERABLE", "NOTSOCK", "NOTSUP", "NOTTY",
-	"NXIO", "OVERFLOW", "OWNERDEAD", "PERM", "PIPE", "PROTO", "PROTONOSUPPORT", "PROTOTYPE",
-	"RANGE", "ROFS", "SPIPE", "SRCH", "STALE", "TIMEDOUT", "TXTBSY", "XDEV", "NOTCAPABLE",
+    "SUCCESS",     "2BIG",           "ACCES",       "ADDRINUSE",   "ADDRNOTAVAIL",
+    "AFNOSUPPORT", "AGAIN",          "ALREADY",     "BADF",        "BADMSG",
+    "BUSY",        "CANCELED",       "CHILD",       "CONNABORTED", "CONNREFUSED",
+    "CONNRESET",   "DEADLK",         "DESTADDRREQ", "DOM",         "DQUOT",
+    "EXIST",       "FAULT",          "FBIG",        "HOSTUNREACH", "IDRM",
+    "ILSEQ",       "INPROGRESS",     "INTR",        "INVAL",       "IO",
+    "ISCONN",      "ISDIR",          "LOOP",        "MFILE",       "MLINK",
+    "MSGSIZE",     "MULTIHOP",       "NAMETOOLONG", "NETDOWN",     "NETRESET",
+    "NETUNREACH",  "NFILE",          "NOBUFS",      "NODEV",       "NOENT",
+    "NOEXEC",      "NOLCK",          "NOLINK",      "NOMEM",       "NOMSG",
+    "NOPROTOOPT",  "NOSPC",          "NOSYS",       "NOTCONN",     "NOTDIR",
+    "NOTEMPTY",    "NOTRECOVERABLE", "NOTSOCK",     "NOTSUP",      "NOTTY",
+    "NXIO",        "OVERFLOW",       "OWNERDEAD",   "PERM",        "PIPE",
+    "PROTO",       "PROTONOSUPPORT", "PROTOTYPE",   "RANGE",       "ROFS",
+    "SPIPE",       "SRCH",           "STALE",       "TIMEDOUT",    "TXTBSY",
+    "XDEV",        "NOTCAPABLE",
 };
 
 static inline const char *errno_name(__wasi_errno_t e)
@@ -101,16 +109,17 @@ static inline const char *errno_name(__wasi_errno_t e)
 }
 
 /* CHECK_ERR(call, E...): the raw WASI call returns one of the errnos E. */
-#define CHECK_ERR(call, ...)                                                                       \
-	do {                                                                                       \
-		const __wasi_errno_t want_[] = {__VA_ARGS__};                                      \
-		check_errno_((call), want_, sizeof want_ / sizeof want_[0], #call);                \
+#define CHECK_ERR(call, ...)                                                        \
+	do {                                                                        \
+		const __wasi_errno_t want_[] = {__VA_ARGS__};                       \
+		check_errno_((call), want_, sizeof want_ / sizeof want_[0], #call); \
 	} while (0)
 
 /* CHECK_OK(call): the raw WASI call succeeds; evaluates to 1 if it did. */
 #define CHECK_OK(call) check_errno_((call), NULL, 0, #call)
 
-static inline int check_errno_(__wasi_errno_t got, const __wasi_errno_t *want, size_t n, const char *what)
+static inline int check_errno_(__wasi_errno_t got, const __wasi_errno_t *want, size_t n,
+                               const char *what)
 {
 	if (n == 0) {
 		if (got == 0)
@@ -123,7 +132,7 @@ static inline int check_errno_(__wasi_errno_t got, const __wasi_errno_t *want, s
 	char list[128] = "";
 	for (size_t i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " or " : "",
-			 errno_name(want[i]));
+		         errno_name(want[i]));
 	return check(0, "%s -> %s, expected %s", what, errno_name(got), list);
 }
 
@@ -153,7 +162,8 @@ static inline __wasi_fd_t sandbox_fd(void)
 {
 	int fd = find_preopen(SANDBOX);
 	if (fd < 0) {
-		check(0, "no preopened directory named %s (run with --dir HOST::%s)", SANDBOX, SANDBOX);
+		check(0, "no preopened directory named %s (run with --dir HOST::%s)", SANDBOX,
+		      SANDBOX);
 		exit(check_done("setup"));
 	}
 	return (__wasi_fd_t)fd;
@@ -168,33 +178,35 @@ static inline __wasi_rights_t inheritable_rights(__wasi_fd_t dir)
 	return st.fs_rights_inheriting;
 }
 
-#define RIGHTS_RW                                                                                  \
-	(__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK |                  \
-	 __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FDSTAT_SET_FLAGS | __WASI_RIGHTS_FD_SYNC |       \
-	 __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ADVISE | __WASI_RIGHTS_FD_ALLOCATE |         \
-	 __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE |                      \
+#define RIGHTS_RW                                                                            \
+	(__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK |            \
+	 __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FDSTAT_SET_FLAGS | __WASI_RIGHTS_FD_SYNC | \
+	 __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ADVISE | __WASI_RIGHTS_FD_ALLOCATE |   \
+	 __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE |                \
 	 __WASI_RIGHTS_FD_FILESTAT_SET_TIMES | __WASI_RIGHTS_POLL_FD_READWRITE)
-#define RIGHTS_RO                                                                                  \
-	(__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL |                   \
-	 __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_ADVISE | __WASI_RIGHTS_POLL_FD_READWRITE)
-#define RIGHTS_DIR                                                                                 \
-	(__WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_PATH_OPEN |      \
-	 __WASI_RIGHTS_PATH_CREATE_DIRECTORY | __WASI_RIGHTS_PATH_CREATE_FILE |                     \
-	 __WASI_RIGHTS_PATH_FILESTAT_GET | __WASI_RIGHTS_PATH_UNLINK_FILE |                         \
-	 __WASI_RIGHTS_PATH_REMOVE_DIRECTORY | __WASI_RIGHTS_PATH_READLINK |                       \
-	 __WASI_RIGHTS_PATH_SYMLINK | __WASI_RIGHTS_PATH_RENAME_SOURCE |                            \
-	 __WASI_RIGHTS_PATH_RENAME_TARGET | __WASI_RIGHTS_PATH_LINK_SOURCE |                        \
-	 __WASI_RIGHTS_PATH_LINK_TARGET | __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE |                    \
-	 __WASI_RIGHTS_PATH_FILESTAT_SET_TIMES | __WASI_RIGHTS_FD_FILESTAT_SET_TIMES |              \
+#define RIGHTS_RO                                                                \
+	(__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | \
+	 __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_ADVISE |               \
+	 __WASI_RIGHTS_POLL_FD_READWRITE)
+#define RIGHTS_DIR                                                                            \
+	(__WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_PATH_OPEN | \
+	 __WASI_RIGHTS_PATH_CREATE_DIRECTORY | __WASI_RIGHTS_PATH_CREATE_FILE |               \
+	 __WASI_RIGHTS_PATH_FILESTAT_GET | __WASI_RIGHTS_PATH_UNLINK_FILE |                   \
+	 __WASI_RIGHTS_PATH_REMOVE_DIRECTORY | __WASI_RIGHTS_PATH_READLINK |                  \
+	 __WASI_RIGHTS_PATH_SYMLINK | __WASI_RIGHTS_PATH_RENAME_SOURCE |                      \
+	 __WASI_RIGHTS_PATH_RENAME_TARGET | __WASI_RIGHTS_PATH_LINK_SOURCE |                  \
+	 __WASI_RIGHTS_PATH_LINK_TARGET | __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE |              \
+	 __WASI_RIGHTS_PATH_FILESTAT_SET_TIMES | __WASI_RIGHTS_FD_FILESTAT_SET_TIMES |        \
 	 __WASI_RIGHTS_FD_FDSTAT_SET_FLAGS | __WASI_RIGHTS_FD_SYNC)
 
 /* open_at: path_open with the rights wasi-libc would ask for. */
 static inline __wasi_errno_t open_at(__wasi_fd_t dir, const char *path, __wasi_oflags_t oflags,
-			      __wasi_rights_t rights, __wasi_fdflags_t fdflags, __wasi_fd_t *fd)
+                                     __wasi_rights_t rights, __wasi_fdflags_t fdflags,
+                                     __wasi_fd_t *fd)
 {
 	__wasi_rights_t inh = inheritable_rights(dir);
 	return __wasi_path_open(dir, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, path, oflags, rights & inh,
-				inh, fdflags, fd);
+	                        inh, fdflags, fd);
 }
 
 /* write_str / read_str: whole-buffer helpers on raw fds; -1 on error. */
@@ -225,7 +237,8 @@ static inline long read_str(__wasi_fd_t fd, char *buf, size_t cap)
 static inline __wasi_errno_t create_file(__wasi_fd_t dir, const char *path, const char *content)
 {
 	__wasi_fd_t fd;
-	__wasi_errno_t e = open_at(dir, path, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC, RIGHTS_RW, 0, &fd);
+	__wasi_errno_t e =
+	    open_at(dir, path, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC, RIGHTS_RW, 0, &fd);
 	if (e)
 		return e;
 	if (write_str(fd, content) != (long)strlen(content))

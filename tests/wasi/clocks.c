@@ -9,10 +9,10 @@ static const struct {
 	__wasi_clockid_t id;
 	const char *name;
 } clocks[] = {
-	{__WASI_CLOCKID_REALTIME, "realtime"},
-	{__WASI_CLOCKID_MONOTONIC, "monotonic"},
-	{__WASI_CLOCKID_PROCESS_CPUTIME_ID, "process_cputime"},
-	{__WASI_CLOCKID_THREAD_CPUTIME_ID, "thread_cputime"},
+    {__WASI_CLOCKID_REALTIME, "realtime"},
+    {__WASI_CLOCKID_MONOTONIC, "monotonic"},
+    {__WASI_CLOCKID_PROCESS_CPUTIME_ID, "process_cputime"},
+    {__WASI_CLOCKID_THREAD_CPUTIME_ID, "thread_cputime"},
 };
 
 static volatile uint64_t sink;
@@ -32,10 +32,12 @@ int main(void)
 	for (size_t c = 0; c < sizeof clocks / sizeof clocks[0]; c++) {
 		__wasi_timestamp_t res = 0, t = 0;
 		if (CHECK_OK(__wasi_clock_res_get(clocks[c].id, &res)))
-			check(res > 0 && res <= 1000000000ull, "%s resolution %llu ns is in (0, 1 s]",
-			      clocks[c].name, (unsigned long long)res);
+			check(res > 0 && res <= 1000000000ull,
+			      "%s resolution %llu ns is in (0, 1 s]", clocks[c].name,
+			      (unsigned long long)res);
 		if (CHECK_OK(__wasi_clock_time_get(clocks[c].id, 1, &t)))
-			check(t > 0, "%s time %llu is non-zero", clocks[c].name, (unsigned long long)t);
+			check(t > 0, "%s time %llu is non-zero", clocks[c].name,
+			      (unsigned long long)t);
 	}
 	__wasi_timestamp_t t;
 	CHECK_ERR(__wasi_clock_res_get(99, &t), __WASI_ERRNO_INVAL);
@@ -83,14 +85,15 @@ int main(void)
 		/* The lower bound allows for clock granularity; the upper one for
 		 * the runtime compiling the module before it starts. */
 		check(guest_s > host_s - 2 && guest_s < host_s + 120,
-		      "realtime %.3f is within [-2, +120] s of the host's %.3f (diff %.3f s)", guest_s,
-		      host_s, guest_s - host_s);
+		      "realtime %.3f is within [-2, +120] s of the host's %.3f (diff %.3f s)",
+		      guest_s, host_s, guest_s - host_s);
 	}
 
 	/* wasi-libc's clocks are the same clocks. */
 	struct timespec ts;
 	check(clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
-		      (uint64_t)ts.tv_sec >= rt / 1000000000ull && (uint64_t)ts.tv_sec <= rt / 1000000000ull + 5,
+	          (uint64_t)ts.tv_sec >= rt / 1000000000ull &&
+	          (uint64_t)ts.tv_sec <= rt / 1000000000ull + 5,
 	      "clock_gettime(CLOCK_REALTIME) agrees with clock_time_get");
 	__wasi_timestamp_t before = now_ns(__WASI_CLOCKID_MONOTONIC);
 	check(clock_gettime(CLOCK_MONOTONIC, &ts) == 0, "clock_gettime(CLOCK_MONOTONIC)");

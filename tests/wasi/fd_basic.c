@@ -8,9 +8,9 @@
 #include "check.h"
 
 #define FILE_NAME "fd_basic.tmp"
-#define SEC 1000000000ull
-#define FDFLAGS_ALL                                                                                \
-	(__WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_DSYNC | __WASI_FDFLAGS_NONBLOCK |                  \
+#define SEC       1000000000ull
+#define FDFLAGS_ALL                                                               \
+	(__WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_DSYNC | __WASI_FDFLAGS_NONBLOCK | \
 	 __WASI_FDFLAGS_RSYNC | __WASI_FDFLAGS_SYNC)
 
 static __wasi_filestat_t fstat_of(__wasi_fd_t fd)
@@ -59,17 +59,19 @@ int main(void)
 
 	/* A file the host put there. */
 	check(file_content(dir, "hello.txt", buf, sizeof buf) == (long)strlen(HELLO_TXT) &&
-		      strcmp(buf, HELLO_TXT) == 0,
+	          strcmp(buf, HELLO_TXT) == 0,
 	      "hello.txt from the host reads \"hello from the host\\n\"");
 
-	if (!CHECK_OK(open_at(dir, FILE_NAME, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC, RIGHTS_RW, 0, &fd)))
+	if (!CHECK_OK(open_at(dir, FILE_NAME, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC, RIGHTS_RW,
+	                      0, &fd)))
 		return check_done("fd_basic");
 
 	/* Gathered write, then tell. */
 	__wasi_ciovec_t out[2] = {{(const uint8_t *)"hello ", 6}, {(const uint8_t *)"world\n", 6}};
 	if (CHECK_OK(__wasi_fd_write(fd, out, 2, &n)))
 		check(n == 12, "fd_write of two iovecs wrote %u bytes, expected 12", (unsigned)n);
-	check(tell(fd) == 12, "fd_tell after writing is %llu, expected 12", (unsigned long long)tell(fd));
+	check(tell(fd) == 12, "fd_tell after writing is %llu, expected 12",
+	      (unsigned long long)tell(fd));
 
 	/* Seek back, scattered read. */
 	if (CHECK_OK(__wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos)))
@@ -79,7 +81,8 @@ int main(void)
 	__wasi_iovec_t in[2] = {{(uint8_t *)a, 4}, {(uint8_t *)b, sizeof b - 1}};
 	if (CHECK_OK(__wasi_fd_read(fd, in, 2, &n)))
 		check(n == 12 && memcmp(a, "hell", 4) == 0 && strcmp(b, "o world\n") == 0,
-		      "fd_read into two iovecs got %u bytes, \"hell\" + \"o world\\n\"", (unsigned)n);
+		      "fd_read into two iovecs got %u bytes, \"hell\" + \"o world\\n\"",
+		      (unsigned)n);
 	__wasi_iovec_t one = {(uint8_t *)buf, sizeof buf};
 	if (CHECK_OK(__wasi_fd_read(fd, &one, 1, &n)))
 		check(n == 0, "fd_read at end of file returns 0 bytes (got %u)", (unsigned)n);
@@ -92,18 +95,21 @@ int main(void)
 	check(read_str(fd, buf, sizeof buf) == 4 && strcmp(buf, "rld\n") == 0,
 	      "reading after the seeks gives \"rld\\n\"");
 	if (CHECK_OK(__wasi_fd_seek(fd, 100, __WASI_WHENCE_SET, &pos)))
-		check(pos == 100, "fd_seek past the end is allowed -> %llu", (unsigned long long)pos);
+		check(pos == 100, "fd_seek past the end is allowed -> %llu",
+		      (unsigned long long)pos);
 	check(read_str(fd, buf, sizeof buf) == 0, "reading past the end gives 0 bytes");
 
 	/* pread/pwrite use their own offset and leave the position alone. */
 	CHECK_OK(__wasi_fd_seek(fd, 3, __WASI_WHENCE_SET, &pos));
 	check(pread_str(fd, buf, 5, 6) == 5 && strcmp(buf, "world") == 0,
 	      "fd_pread(5 bytes at 6) gives \"world\" (got \"%s\")", buf);
-	check(tell(fd) == 3, "fd_pread left the position at 3 (%llu)", (unsigned long long)tell(fd));
+	check(tell(fd) == 3, "fd_pread left the position at 3 (%llu)",
+	      (unsigned long long)tell(fd));
 	__wasi_ciovec_t up = {(const uint8_t *)"HELLO", 5};
 	if (CHECK_OK(__wasi_fd_pwrite(fd, &up, 1, 0, &n)))
 		check(n == 5, "fd_pwrite wrote %u bytes", (unsigned)n);
-	check(tell(fd) == 3, "fd_pwrite left the position at 3 (%llu)", (unsigned long long)tell(fd));
+	check(tell(fd) == 3, "fd_pwrite left the position at 3 (%llu)",
+	      (unsigned long long)tell(fd));
 	check(pread_str(fd, buf, sizeof buf - 1, 0) == 12 && strcmp(buf, "HELLO world\n") == 0,
 	      "file now reads \"HELLO world\\n\"");
 	check(pread_str(fd, buf, 10, 50) == 0, "fd_pread past the end gives 0 bytes");
@@ -128,7 +134,8 @@ int main(void)
 
 	/* fd_allocate grows the file if needed and never shrinks it. */
 	if (CHECK_OK(__wasi_fd_allocate(fd, 0, 100)))
-		check(fstat_of(fd).size == 100, "fd_allocate(0, 100) made the file 100 bytes (%llu)",
+		check(fstat_of(fd).size == 100,
+		      "fd_allocate(0, 100) made the file 100 bytes (%llu)",
 		      (unsigned long long)fstat_of(fd).size);
 	if (CHECK_OK(__wasi_fd_allocate(fd, 0, 10)))
 		check(fstat_of(fd).size == 100, "fd_allocate(0, 10) left it at 100 bytes (%llu)",
@@ -138,12 +145,13 @@ int main(void)
 
 	/* filestat */
 	__wasi_filestat_t st = fstat_of(fd);
-	check(st.filetype == __WASI_FILETYPE_REGULAR_FILE, "fd_filestat_get: regular file (type %u)",
-	      st.filetype);
+	check(st.filetype == __WASI_FILETYPE_REGULAR_FILE,
+	      "fd_filestat_get: regular file (type %u)", st.filetype);
 	check(st.nlink >= 1, "fd_filestat_get: nlink %llu", (unsigned long long)st.nlink);
 	__wasi_timestamp_t now = now_ns(__WASI_CLOCKID_REALTIME);
 	check(st.mtim > now - 600 * SEC && st.mtim <= now + 5 * SEC,
-	      "mtim of the new file is recent (%lld s ago)", (long long)((int64_t)(now - st.mtim) / (int64_t)SEC));
+	      "mtim of the new file is recent (%lld s ago)",
+	      (long long)((int64_t)(now - st.mtim) / (int64_t)SEC));
 
 	if (CHECK_OK(__wasi_fd_filestat_set_size(fd, 5))) {
 		check(fstat_of(fd).size == 5, "fd_filestat_set_size(5): size %llu",
@@ -159,7 +167,7 @@ int main(void)
 
 	__wasi_timestamp_t atim = 1600000000ull * SEC, mtim = 1700000000ull * SEC;
 	if (CHECK_OK(__wasi_fd_filestat_set_times(fd, atim, mtim,
-						  __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM))) {
+	                                          __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM))) {
 		st = fstat_of(fd);
 		check(st.atim == atim, "atim set to %llu s (got %llu ns)",
 		      (unsigned long long)(atim / SEC), (unsigned long long)st.atim);
@@ -169,11 +177,13 @@ int main(void)
 	if (CHECK_OK(__wasi_fd_filestat_set_times(fd, 0, 0, __WASI_FSTFLAGS_MTIM_NOW))) {
 		st = fstat_of(fd);
 		now = now_ns(__WASI_CLOCKID_REALTIME);
-		check(st.mtim + 5 * SEC > now && st.mtim <= now + 5 * SEC, "MTIM_NOW set mtim to now");
+		check(st.mtim + 5 * SEC > now && st.mtim <= now + 5 * SEC,
+		      "MTIM_NOW set mtim to now");
 		check(st.atim == atim, "MTIM_NOW left atim alone");
 	}
-	CHECK_ERR(__wasi_fd_filestat_set_times(fd, 1, 0, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_ATIM_NOW),
-		  __WASI_ERRNO_INVAL);
+	CHECK_ERR(
+	    __wasi_fd_filestat_set_times(fd, 1, 0, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_ATIM_NOW),
+	    __WASI_ERRNO_INVAL);
 
 	/* fdstat, and APPEND through fdstat_set_flags. */
 	__wasi_fdstat_t fs;
@@ -184,23 +194,27 @@ int main(void)
 		check((fs.fs_flags & ~FDFLAGS_ALL) == 0, "fdstat: no undefined flag bits (0x%x)",
 		      fs.fs_flags);
 		check((fs.fs_rights_base & (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE)) ==
-			      (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE),
+		          (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE),
 		      "fdstat: the fd may read and write");
 	}
 	if (CHECK_OK(__wasi_fd_fdstat_set_flags(fd, __WASI_FDFLAGS_APPEND))) {
-		check(__wasi_fd_fdstat_get(fd, &fs) == 0 && (fs.fs_flags & FDFLAGS_ALL) == __WASI_FDFLAGS_APPEND,
+		check(__wasi_fd_fdstat_get(fd, &fs) == 0 &&
+		          (fs.fs_flags & FDFLAGS_ALL) == __WASI_FDFLAGS_APPEND,
 		      "fdstat shows APPEND (0x%x)", fs.fs_flags);
 		CHECK_OK(__wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos));
 		check(write_str(fd, "+app") == 4, "write with APPEND");
 		check(fstat_of(fd).size == 13, "the write went to the end: size %llu, expected 13",
 		      (unsigned long long)fstat_of(fd).size);
-		check(pread_str(fd, buf, 4, 9) == 4 && strcmp(buf, "+app") == 0, "appended bytes are at 9");
-		check(pread_str(fd, buf, 5, 0) == 5 && strcmp(buf, "HELLO") == 0, "the start was not overwritten");
+		check(pread_str(fd, buf, 4, 9) == 4 && strcmp(buf, "+app") == 0,
+		      "appended bytes are at 9");
+		check(pread_str(fd, buf, 5, 0) == 5 && strcmp(buf, "HELLO") == 0,
+		      "the start was not overwritten");
 		check(tell(fd) == 13, "position after an APPEND write is the end (%llu)",
 		      (unsigned long long)tell(fd));
 		CHECK_OK(__wasi_fd_fdstat_set_flags(fd, 0));
 		CHECK_OK(__wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos));
-		check(write_str(fd, "J") == 1 && pread_str(fd, buf, 2, 0) == 2 && strcmp(buf, "JE") == 0,
+		check(write_str(fd, "J") == 1 && pread_str(fd, buf, 2, 0) == 2 &&
+		          strcmp(buf, "JE") == 0,
 		      "without APPEND, writes go to the position again");
 	}
 
@@ -232,9 +246,10 @@ int main(void)
 		check(ftell(f) == 14, "ftell is 14 (%ld)", ftell(f));
 		rewind(f);
 		char line[32];
-		check(fgets(line, sizeof line, f) && strcmp(line, "line 1\n") == 0, "fgets reads line 1");
+		check(fgets(line, sizeof line, f) && strcmp(line, "line 1\n") == 0,
+		      "fgets reads line 1");
 		check(fseek(f, -7, SEEK_END) == 0 && fgets(line, sizeof line, f) &&
-			      strcmp(line, "line 2\n") == 0,
+		          strcmp(line, "line 2\n") == 0,
 		      "fseek(-7, SEEK_END) then fgets reads line 2");
 		check(fclose(f) == 0, "fclose");
 	}

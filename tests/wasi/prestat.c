@@ -31,18 +31,19 @@ int main(int argc, char **argv)
 			break;
 		if (!check(e == 0, "fd_prestat_get(%u) -> %s", (unsigned)fd, errno_name(e)))
 			continue;
-		check(ps.tag == __WASI_PREOPENTYPE_DIR, "fd %u is a directory preopen (tag %u)", (unsigned)fd,
-		      ps.tag);
+		check(ps.tag == __WASI_PREOPENTYPE_DIR, "fd %u is a directory preopen (tag %u)",
+		      (unsigned)fd, ps.tag);
 		size_t len = ps.u.dir.pr_name_len;
 		char name[300];
 		if (!check(len > 0 && len < 256, "fd %u: name length %zu", (unsigned)fd, len))
 			continue;
 		memset(name, 0x5a, sizeof name);
 		CHECK_OK(__wasi_fd_prestat_dir_name(fd, (uint8_t *)name, (__wasi_size_t)len));
-		check((unsigned char)name[len] == 0x5a, "fd %u: fd_prestat_dir_name wrote only %zu bytes",
-		      (unsigned)fd, len);
+		check((unsigned char)name[len] == 0x5a,
+		      "fd %u: fd_prestat_dir_name wrote only %zu bytes", (unsigned)fd, len);
 		name[len] = '\0';
-		check(strlen(name) == len, "fd %u: the name \"%s\" has no NUL inside", (unsigned)fd, name);
+		check(strlen(name) == len, "fd %u: the name \"%s\" has no NUL inside", (unsigned)fd,
+		      name);
 		int known = 0;
 		for (int i = 1; i < argc; i++)
 			if (strcmp(argv[i], name) == 0) {
@@ -53,16 +54,18 @@ int main(int argc, char **argv)
 
 		/* A buffer one byte short is refused, and not overrun. */
 		memset(name, 0x5a, sizeof name);
-		__wasi_errno_t short_e = __wasi_fd_prestat_dir_name(fd, (uint8_t *)name, (__wasi_size_t)len - 1);
+		__wasi_errno_t short_e =
+		    __wasi_fd_prestat_dir_name(fd, (uint8_t *)name, (__wasi_size_t)len - 1);
 		check(short_e == __WASI_ERRNO_NAMETOOLONG || short_e == __WASI_ERRNO_NOBUFS,
-		      "fd %u: a %zu-byte buffer -> %s, expected NAMETOOLONG (or NOBUFS)", (unsigned)fd,
-		      len - 1, errno_name(short_e));
-		check((unsigned char)name[len - 1] == 0x5a, "fd %u: ... and nothing was written past it",
-		      (unsigned)fd);
+		      "fd %u: a %zu-byte buffer -> %s, expected NAMETOOLONG (or NOBUFS)",
+		      (unsigned)fd, len - 1, errno_name(short_e));
+		check((unsigned char)name[len - 1] == 0x5a,
+		      "fd %u: ... and nothing was written past it", (unsigned)fd);
 
 		__wasi_fdstat_t fs;
 		if (CHECK_OK(__wasi_fd_fdstat_get(fd, &fs)))
-			check(fs.fs_filetype == __WASI_FILETYPE_DIRECTORY, "fd %u: fdstat says directory", (unsigned)fd);
+			check(fs.fs_filetype == __WASI_FILETYPE_DIRECTORY,
+			      "fd %u: fdstat says directory", (unsigned)fd);
 	}
 	check(fd < 64, "the preopens end with EBADF at fd %u", (unsigned)fd);
 	for (int i = 1; i < argc; i++)
@@ -73,14 +76,18 @@ int main(int argc, char **argv)
 	if (sfd >= 0) {
 		__wasi_fd_t f;
 		if (CHECK_OK(open_at((__wasi_fd_t)sfd, "hello.txt", 0, RIGHTS_RO, 0, &f))) {
-			check(f >= fd, "a newly opened fd %u comes after the preopens", (unsigned)f);
-			CHECK_ERR(__wasi_fd_prestat_get(f, &ps), __WASI_ERRNO_BADF, __WASI_ERRNO_INVAL);
+			check(f >= fd, "a newly opened fd %u comes after the preopens",
+			      (unsigned)f);
+			CHECK_ERR(__wasi_fd_prestat_get(f, &ps), __WASI_ERRNO_BADF,
+			          __WASI_ERRNO_INVAL);
 			CHECK_OK(__wasi_fd_close(f));
 			CHECK_ERR(__wasi_fd_prestat_get(f, &ps), __WASI_ERRNO_BADF);
 		}
 		__wasi_fd_t d;
-		if (CHECK_OK(open_at((__wasi_fd_t)sfd, "sub", __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR, 0, &d))) {
-			CHECK_ERR(__wasi_fd_prestat_get(d, &ps), __WASI_ERRNO_BADF, __WASI_ERRNO_INVAL);
+		if (CHECK_OK(open_at((__wasi_fd_t)sfd, "sub", __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR,
+		                     0, &d))) {
+			CHECK_ERR(__wasi_fd_prestat_get(d, &ps), __WASI_ERRNO_BADF,
+			          __WASI_ERRNO_INVAL);
 			CHECK_OK(__wasi_fd_close(d));
 		}
 		/* wasi-libc resolves absolute paths through the preopens. */
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
 		int h = open(SANDBOX "/sub/nested.txt", O_RDONLY);
 		char buf[32] = {0};
 		check(h >= 0 && read(h, buf, sizeof buf - 1) == (ssize_t)strlen(NESTED_TXT) &&
-			      strcmp(buf, NESTED_TXT) == 0,
+		          strcmp(buf, NESTED_TXT) == 0,
 		      "open(\"%s/sub/nested.txt\") reads the host's file", SANDBOX);
 		if (h >= 0)
 			close(h);

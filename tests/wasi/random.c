@@ -46,17 +46,18 @@ int main(void)
 				max = counts[v];
 		}
 		/* Expected 256 per value; 600 is > 20 standard deviations away. */
-		check(seen == 256 && max < 600, "64 KiB: all 256 byte values occur, none over 600 times (max %u)",
-		      max);
+		check(seen == 256 && max < 600,
+		      "64 KiB: all 256 byte values occur, none over 600 times (max %u)", max);
 		double frac = (double)ones / (sizeof big * 8.0);
 		check(frac > 0.49 && frac < 0.51, "64 KiB: %.4f of the bits are set", frac);
-		check(!all_equal(big + sizeof big - 64, 64, 0), "the last bytes of 64 KiB were filled too");
+		check(!all_equal(big + sizeof big - 64, 64, 0),
+		      "the last bytes of 64 KiB were filled too");
 	}
 
 	/* wasi-libc's getentropy and arc4random use random_get. */
 	uint8_t e1[16] = {0}, e2[16] = {0};
 	check(getentropy(e1, sizeof e1) == 0 && getentropy(e2, sizeof e2) == 0 &&
-		      memcmp(e1, e2, sizeof e1) != 0,
+	          memcmp(e1, e2, sizeof e1) != 0,
 	      "getentropy() twice gives different bytes");
 	return check_done("random");
 }

@@ -7,8 +7,8 @@
 #include "check.h"
 
 #define DIR_NAME "readdir.d"
-#define NFILES 40
-#define HDR sizeof(__wasi_dirent_t) /* 24 bytes */
+#define NFILES   40
+#define HDR      sizeof(__wasi_dirent_t) /* 24 bytes */
 
 struct entry {
 	char name[256];
@@ -32,7 +32,7 @@ static void file_name(int i, char *out, size_t cap)
 /* read_all: lists DIR with a BUFSIZE buffer, growing it only when a single
  * entry does not fit (as wasi-libc does).  Returns the count, or -1. */
 static int read_all(__wasi_fd_t dir, size_t bufsize, struct entry *out, int max, int *calls,
-		    __wasi_dircookie_t start)
+                    __wasi_dircookie_t start)
 {
 	size_t cap = bufsize;
 	uint8_t *buf = malloc(cap);
@@ -41,7 +41,8 @@ static int read_all(__wasi_fd_t dir, size_t bufsize, struct entry *out, int max,
 	*calls = 0;
 	for (;;) {
 		__wasi_size_t used;
-		if (__wasi_fd_readdir(dir, buf, (__wasi_size_t)cap, cookie, &used) != 0 || used > cap) {
+		if (__wasi_fd_readdir(dir, buf, (__wasi_size_t)cap, cookie, &used) != 0 ||
+		    used > cap) {
 			free(buf);
 			return -1;
 		}
@@ -174,8 +175,8 @@ int main(void)
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 		int n = read_all(dir, sizes[s], part, NFILES + 16, &calls, 0);
 		check(n == nfull && same_listing(full, nfull, part, n),
-		      "a %zu-byte buffer gives the same %d entries in %d calls (got %d)", sizes[s], nfull,
-		      calls, n);
+		      "a %zu-byte buffer gives the same %d entries in %d calls (got %d)", sizes[s],
+		      nfull, calls, n);
 	}
 
 	/* Resume from a cookie in the middle. */
@@ -191,7 +192,8 @@ int main(void)
 	uint8_t hb[HDR];
 	__wasi_size_t used = 0;
 	if (CHECK_OK(__wasi_fd_readdir(dir, hb, HDR, 0, &used)))
-		check(used == HDR, "a header-sized buffer is filled completely (%u)", (unsigned)used);
+		check(used == HDR, "a header-sized buffer is filled completely (%u)",
+		      (unsigned)used);
 
 	/* wasi-libc's dirent layer. */
 	DIR *d = opendir(SANDBOX "/" DIR_NAME);
@@ -220,7 +222,8 @@ int main(void)
 		check(again == count, "after rewinddir() the same count again (%d)", again);
 		seekdir(d, pos);
 		e = readdir(d);
-		check(e && strcmp(e->d_name, at_pos) == 0, "seekdir(telldir()) returns to the same entry");
+		check(e && strcmp(e->d_name, at_pos) == 0,
+		      "seekdir(telldir()) returns to the same entry");
 		closedir(d);
 	}
 
@@ -233,16 +236,19 @@ int main(void)
 		has_added |= strcmp(part[k].name, "added") == 0;
 		has_removed |= strcmp(part[k].name, "f00_") == 0;
 	}
-	check(has_added && !has_removed, "a new listing has the added file and not the removed one");
+	check(has_added && !has_removed,
+	      "a new listing has the added file and not the removed one");
 
 	/* An empty directory lists at most "." and "..". */
 	__wasi_fd_t sd;
-	if (CHECK_OK(open_at(root, DIR_NAME "/subdir", __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR, 0, &sd))) {
+	if (CHECK_OK(
+	        open_at(root, DIR_NAME "/subdir", __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR, 0, &sd))) {
 		n = read_all(sd, 4096, part, NFILES + 16, &calls, 0);
 		int others = 0;
 		for (int k = 0; k < n; k++)
 			others += !is_dot(part[k].name);
-		check(n >= 0 && others == 0, "an empty directory lists no entries but dots (%d)", n);
+		check(n >= 0 && others == 0, "an empty directory lists no entries but dots (%d)",
+		      n);
 		CHECK_OK(__wasi_fd_close(sd));
 	}
 

@@ -17,7 +17,7 @@
 static __wasi_fd_t root;
 
 static const __wasi_errno_t escape_errs[] = {__WASI_ERRNO_NOTCAPABLE, __WASI_ERRNO_PERM,
-					     __WASI_ERRNO_NOENT, __WASI_ERRNO_LOOP};
+                                             __WASI_ERRNO_NOENT, __WASI_ERRNO_LOOP};
 
 static int is_escape_err(__wasi_errno_t e)
 {
@@ -36,7 +36,8 @@ static void refused(__wasi_errno_t e, const char *what)
 
 /* try_open: path_open of PATH relative to DIR must fail; if it does not,
  * report what the file holds. */
-static void try_open(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t follow, const char *label)
+static void try_open(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t follow,
+                     const char *label)
 {
 	__wasi_fd_t fd;
 	__wasi_rights_t inh = inheritable_rights(dir);
@@ -68,15 +69,15 @@ static void must_open(__wasi_fd_t dir, const char *path, const char *want, const
 {
 	__wasi_fd_t fd;
 	__wasi_rights_t inh = inheritable_rights(dir);
-	__wasi_errno_t e = __wasi_path_open(dir, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, path, 0, RIGHTS_RO & inh,
-					    inh, 0, &fd);
+	__wasi_errno_t e = __wasi_path_open(dir, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, path, 0,
+	                                    RIGHTS_RO & inh, inh, 0, &fd);
 	char buf[64] = "";
 	if (e == 0) {
 		read_str(fd, buf, sizeof buf);
 		(void)__wasi_fd_close(fd);
 	}
-	check(e == 0 && strcmp(buf, want) == 0, "path_open(%s\"%s\") stays inside and works (%s)", label,
-	      path, errno_name(e));
+	check(e == 0 && strcmp(buf, want) == 0, "path_open(%s\"%s\") stays inside and works (%s)",
+	      label, path, errno_name(e));
 }
 
 int main(void)
@@ -87,10 +88,20 @@ int main(void)
 
 	/* ".." and absolute paths. */
 	const char *outside[] = {
-		"..", "../secret.txt", "./../secret.txt", "sub/../../secret.txt",
-		"sub/deeper/../../../secret.txt", "sub/./../../secret.txt", "sub/../..",
-		"../../../../../../../../etc/passwd", "/etc/passwd", "/secret.txt", "/", "/sandbox/hello.txt",
-		"../hello.txt", "sub/../../hello.txt",
+	    "..",
+	    "../secret.txt",
+	    "./../secret.txt",
+	    "sub/../../secret.txt",
+	    "sub/deeper/../../../secret.txt",
+	    "sub/./../../secret.txt",
+	    "sub/../..",
+	    "../../../../../../../../etc/passwd",
+	    "/etc/passwd",
+	    "/secret.txt",
+	    "/",
+	    "/sandbox/hello.txt",
+	    "../hello.txt",
+	    "sub/../../hello.txt",
 	};
 	for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
 		try_open(root, outside[i], __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "");
@@ -106,7 +117,8 @@ int main(void)
 	if (CHECK_OK(open_at(root, "sub", __WASI_OFLAGS_DIRECTORY, RIGHTS_DIR, 0, &sub))) {
 		try_open(sub, "../hello.txt", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "sub fd, ");
 		try_open(sub, "../../secret.txt", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "sub fd, ");
-		try_open(sub, "deeper/../../hello.txt", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "sub fd, ");
+		try_open(sub, "deeper/../../hello.txt", __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW,
+		         "sub fd, ");
 		must_open(sub, "nested.txt", NESTED_TXT, "sub fd, ");
 		CHECK_OK(__wasi_fd_close(sub));
 	}
@@ -116,16 +128,17 @@ int main(void)
 	const struct {
 		const char *target, *link;
 	} links[] = {
-		{"/etc/passwd", D "/abs"},       {"/", D "/abs_root"},        {"../../secret.txt", D "/rel"},
-		{"../..", D "/up2"},         {"../../../../../../etc", D "/etc"},
-		{SANDBOX "/hello.txt", D "/abs_in"},
+	    {"/etc/passwd", D "/abs"},           {"/", D "/abs_root"},
+	    {"../../secret.txt", D "/rel"},      {"../..", D "/up2"},
+	    {"../../../../../../etc", D "/etc"}, {SANDBOX "/hello.txt", D "/abs_in"},
 	};
 	int abs_made = 0;
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
 		__wasi_errno_t e = __wasi_path_symlink(links[i].target, root, links[i].link);
 		if (e != 0) {
 			char what[200];
-			snprintf(what, sizeof what, "path_symlink(\"%s\", \"%s\")", links[i].target, links[i].link);
+			snprintf(what, sizeof what, "path_symlink(\"%s\", \"%s\")", links[i].target,
+			         links[i].link);
 			refused(e, what);
 			continue;
 		}
@@ -147,7 +160,8 @@ int main(void)
 	must_open(root, D "/in/hello.txt", HELLO_TXT, "");
 	char buf[64];
 	__wasi_size_t n = 0;
-	if (abs_made && CHECK_OK(__wasi_path_readlink(root, D "/abs", (uint8_t *)buf, sizeof buf, &n)))
+	if (abs_made &&
+	    CHECK_OK(__wasi_path_readlink(root, D "/abs", (uint8_t *)buf, sizeof buf, &n)))
 		check(n == 11 && memcmp(buf, "/etc/passwd", 11) == 0,
 		      "readlink of the absolute link gives its text, no more");
 
@@ -159,10 +173,12 @@ int main(void)
 	CHECK_ERR(open_at(root, D "/self", 0, RIGHTS_RO, 0, &fd), __WASI_ERRNO_LOOP);
 	CHECK_ERR(open_at(root, D "/loop_a", 0, RIGHTS_RO, 0, &fd), __WASI_ERRNO_LOOP);
 	CHECK_ERR(open_at(root, D "/loop_a/x", 0, RIGHTS_RO, 0, &fd), __WASI_ERRNO_LOOP);
-	CHECK_ERR(open_at(root, D "/loop_b", __WASI_OFLAGS_CREAT, RIGHTS_RW, 0, &fd), __WASI_ERRNO_LOOP);
+	CHECK_ERR(open_at(root, D "/loop_b", __WASI_OFLAGS_CREAT, RIGHTS_RW, 0, &fd),
+	          __WASI_ERRNO_LOOP);
 	__wasi_filestat_t st;
-	CHECK_ERR(__wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/loop_a", &st),
-		  __WASI_ERRNO_LOOP);
+	CHECK_ERR(
+	    __wasi_path_filestat_get(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/loop_a", &st),
+	    __WASI_ERRNO_LOOP);
 	CHECK_ERR(__wasi_path_create_directory(root, D "/loop_a/new"), __WASI_ERRNO_LOOP);
 	/* s0 -> s1 -> ... -> s7 -> ../hello.txt works; a chain of 100 does not. */
 	char name[64], target[64];
@@ -188,55 +204,64 @@ int main(void)
 	CHECK_ERR(open_at(root, D "/c0", 0, RIGHTS_RO, 0, &fd), __WASI_ERRNO_LOOP);
 
 	/* Every other path call with an outside path. */
-	refused(__wasi_path_create_directory(root, "../escape_dir"), "path_create_directory(\"../escape_dir\")");
+	refused(__wasi_path_create_directory(root, "../escape_dir"),
+	        "path_create_directory(\"../escape_dir\")");
 	refused(__wasi_path_create_directory(root, D "/up2/escape_dir"),
-		"path_create_directory(through a symlink to ../..)");
-	refused(__wasi_path_create_directory(root, "/tmp/escape_dir"), "path_create_directory(\"/tmp/escape_dir\")");
+	        "path_create_directory(through a symlink to ../..)");
+	refused(__wasi_path_create_directory(root, "/tmp/escape_dir"),
+	        "path_create_directory(\"/tmp/escape_dir\")");
 	__wasi_fd_t cf;
 	refused(open_at(root, "../created.txt", __WASI_OFLAGS_CREAT, RIGHTS_RW, 0, &cf),
-		"path_open(\"../created.txt\", CREAT)");
+	        "path_open(\"../created.txt\", CREAT)");
 	refused(open_at(root, D "/up2/created.txt", __WASI_OFLAGS_CREAT, RIGHTS_RW, 0, &cf),
-		"path_open(through a symlink to ../.., CREAT)");
+	        "path_open(through a symlink to ../.., CREAT)");
 	refused(open_at(root, "../secret.txt", __WASI_OFLAGS_TRUNC, RIGHTS_RW, 0, &cf),
-		"path_open(\"../secret.txt\", TRUNC)");
-	refused(__wasi_path_unlink_file(root, "../secret.txt"), "path_unlink_file(\"../secret.txt\")");
-	refused(__wasi_path_unlink_file(root, D "/up2/secret.txt"), "path_unlink_file(through a symlink)");
+	        "path_open(\"../secret.txt\", TRUNC)");
+	refused(__wasi_path_unlink_file(root, "../secret.txt"),
+	        "path_unlink_file(\"../secret.txt\")");
+	refused(__wasi_path_unlink_file(root, D "/up2/secret.txt"),
+	        "path_unlink_file(through a symlink)");
 	refused(__wasi_path_remove_directory(root, ".."), "path_remove_directory(\"..\")");
 	refused(__wasi_path_rename(root, "hello.txt", root, "../stolen.txt"),
-		"path_rename(\"hello.txt\" -> \"../stolen.txt\")");
+	        "path_rename(\"hello.txt\" -> \"../stolen.txt\")");
 	refused(__wasi_path_rename(root, "../secret.txt", root, "secret.txt"),
-		"path_rename(\"../secret.txt\" -> \"secret.txt\")");
+	        "path_rename(\"../secret.txt\" -> \"secret.txt\")");
 	refused(__wasi_path_rename(root, "hello.txt", root, D "/up2/stolen.txt"),
-		"path_rename(\"hello.txt\" -> through a symlink)");
+	        "path_rename(\"hello.txt\" -> through a symlink)");
 	refused(__wasi_path_link(root, 0, "../secret.txt", root, "linked_in.txt"),
-		"path_link(\"../secret.txt\" -> \"linked_in.txt\")");
-	refused(__wasi_path_link(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/rel", root, "linked_in2.txt"),
-		"path_link(FOLLOW a symlink to ../../secret.txt)");
+	        "path_link(\"../secret.txt\" -> \"linked_in.txt\")");
+	refused(__wasi_path_link(root, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, D "/rel", root,
+	                         "linked_in2.txt"),
+	        "path_link(FOLLOW a symlink to ../../secret.txt)");
 	refused(__wasi_path_link(root, 0, "hello.txt", root, "../linked_out.txt"),
-		"path_link(\"hello.txt\" -> \"../linked_out.txt\")");
-	refused(__wasi_path_symlink("hello.txt", root, "../symlink_out"), "path_symlink(at \"../symlink_out\")");
+	        "path_link(\"hello.txt\" -> \"../linked_out.txt\")");
+	refused(__wasi_path_symlink("hello.txt", root, "../symlink_out"),
+	        "path_symlink(at \"../symlink_out\")");
 	refused(__wasi_path_readlink(root, "../secret.txt", (uint8_t *)buf, sizeof buf, &n),
-		"path_readlink(\"../secret.txt\")");
-	refused(__wasi_path_filestat_set_times(root, 0, "../secret.txt", 0, 0, __WASI_FSTFLAGS_MTIM_NOW),
-		"path_filestat_set_times(\"../secret.txt\")");
+	        "path_readlink(\"../secret.txt\")");
+	refused(__wasi_path_filestat_set_times(root, 0, "../secret.txt", 0, 0,
+	                                       __WASI_FSTFLAGS_MTIM_NOW),
+	        "path_filestat_set_times(\"../secret.txt\")");
 	check(file_content(root, "hello.txt", buf, sizeof buf) == (long)strlen(HELLO_TXT),
 	      "hello.txt is still there");
 	__wasi_filestat_t gone;
 	check(__wasi_path_filestat_get(root, 0, "linked_in.txt", &gone) == __WASI_ERRNO_NOENT &&
-		      __wasi_path_filestat_get(root, 0, "secret.txt", &gone) == __WASI_ERRNO_NOENT,
+	          __wasi_path_filestat_get(root, 0, "secret.txt", &gone) == __WASI_ERRNO_NOENT,
 	      "nothing from outside appeared inside");
 
 	/* wasi-libc: absolute paths outside every preopen. */
 	errno = 0;
 	check(open("/etc/passwd", O_RDONLY) < 0, "open(\"/etc/passwd\") fails (errno %d)", errno);
 	errno = 0;
-	check(open(SANDBOX "/../secret.txt", O_RDONLY) < 0, "open(\"%s/../secret.txt\") fails (errno %d)",
-	      SANDBOX, errno);
+	check(open(SANDBOX "/../secret.txt", O_RDONLY) < 0,
+	      "open(\"%s/../secret.txt\") fails (errno %d)", SANDBOX, errno);
 	errno = 0;
-	check(open(SANDBOX "/" D "/abs", O_RDONLY) < 0, "open() of the absolute symlink fails (errno %d)", errno);
+	check(open(SANDBOX "/" D "/abs", O_RDONLY) < 0,
+	      "open() of the absolute symlink fails (errno %d)", errno);
 
 	/* Clean up. */
-	const char *names[] = {"abs", "abs_root", "rel", "in", "up2", "etc", "abs_in", "self", "loop_a", "loop_b"};
+	const char *names[] = {"abs", "abs_root", "rel",  "in",     "up2",
+	                       "etc", "abs_in",   "self", "loop_a", "loop_b"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		snprintf(name, sizeof name, D "/%s", names[i]);
 		(void)__wasi_path_unlink_file(root, name);
