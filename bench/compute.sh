@@ -18,8 +18,7 @@ RUNS=${1:-5}
 BUILD_RUNS=${BUILD_RUNS:-3}
 PROGS=${COMPUTE_PROGS:-matmul sha256 nbody sort}
 OUT=build/bench/compute
-# hedge run gives a .wasm 256M by default; an image from hedge build gets
-# what it records, so record the same.
+# Guest memory recorded in the images: what `hedge run X.wasm` gives too.
 MEM=256M
 # Node.js 20 sometimes crashes in its concurrent GC as it exits after a run
 # that grew a large wasm memory (sort: 128 MB); single-threaded GC avoids it.
