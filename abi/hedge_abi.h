@@ -72,6 +72,8 @@ struct hedge_hc_header {
 
 #define HEDGE_EOK    0
 #define HEDGE_EIO    (-5)
+#define HEDGE_EBADF  (-9)
+#define HEDGE_EPIPE  (-32)
 #define HEDGE_EINVAL (-22)
 
 #define HEDGE_STREAM_STDOUT 1u
@@ -193,8 +195,21 @@ struct hedge_boot_info {
 	uint64_t heap_start; /* first free byte after the image and what the monitor loaded */
 	uint64_t fs_table;   /* guest-physical address of fs_count struct hedge_fs_entry */
 	uint32_t fs_count;
-	uint32_t pad;
-	uint64_t reserved[8];
+	uint32_t listen_count;
+	uint64_t listen_table; /* guest-physical address of listen_count struct hedge_listen_entry */
+	uint64_t reserved[7];
+};
+
+/*
+ * A socket the guest should open and listen on before the program starts
+ * (hedge run --listen ADDR:PORT), handed to WASI programs as a preopened
+ * listening socket, as wasmtime's --listen does.
+ */
+#define HEDGE_LISTEN_TCP 1u
+struct hedge_listen_entry {
+	uint32_t ipv4;  /* network byte order; 0 = any */
+	uint16_t port;  /* host byte order */
+	uint16_t proto; /* HEDGE_LISTEN_TCP */
 };
 
 /*

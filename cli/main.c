@@ -1,7 +1,10 @@
 /*
  * main.c - the hedge command: dispatches to its subcommands.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,8 +24,22 @@ static void usage(FILE *out)
 	             "Run 'hedge COMMAND --help' for more information on a command.\n");
 }
 
+/*
+ * Started with stdin, stdout or stderr closed, the first files hedge opens
+ * would take those numbers, and the guest's console would read or write
+ * /dev/kvm or the image.  /dev/null keeps the three numbers taken.
+ */
+static void reserve_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+				_exit(ST_INTERNAL);
+}
+
 int main(int argc, char **argv)
 {
+	reserve_standard_fds();
 	if (argc < 2) {
 		usage(stderr);
 		return ST_USAGE;

@@ -24,18 +24,21 @@ static char line[4096];
 static size_t line_len;
 
 /* One hypercall per physically contiguous piece of buf: usually exactly one. */
-void hedge_console_write_stream(unsigned stream, const char *buf, size_t len)
+int hedge_console_write_stream(unsigned stream, const char *buf, size_t len)
 {
 	while (len > 0) {
 		uintptr_t pa;
 		size_t span = mm_phys_span((uintptr_t)buf, len, &pa);
 		if (span == 0)
-			return;
+			return HEDGE_EIO;
 		struct hedge_hc_console_write args = {.data = pa, .len = span, .stream = stream};
 		hypercall(HEDGE_HC_CONSOLE_WRITE, &args);
+		if (args.hdr.ret < 0)
+			return args.hdr.ret;
 		buf += span;
 		len -= span;
 	}
+	return 0;
 }
 
 void hedge_console_write(const char *buf, size_t len)

@@ -160,17 +160,34 @@ int hc_decode(const struct guest_mem *mem, uint16_t port, uint32_t value, struct
 	return 0;
 }
 
-static void write_all(int fd, const uint8_t *p, uint64_t len)
+/* The guest-visible error for a failed console read or write. */
+static int32_t console_error(int err)
+{
+	switch (err) {
+	case EPIPE:
+		return HEDGE_EPIPE;
+	case EBADF:
+		return HEDGE_EBADF;
+	default:
+		return HEDGE_EIO;
+	}
+}
+
+/* Returns 0, or the error the guest sees: a reader that went away is EPIPE. */
+static int32_t write_all(int fd, const uint8_t *p, uint64_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return; /* a closed console drops output; the guest goes on */
+		if (n < 0)
+			return console_error(errno);
+		if (n == 0)
+			return HEDGE_EIO;
 		p += n;
 		len -= (uint64_t)n;
 	}
+	return 0;
 }
 
 /* Copies an abort message into one printable line. */
@@ -263,7 +280,7 @@ static void do_console_read(struct vm *vm, struct hedge_hc_console_read *a, uint
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			a->hdr.ret = HEDGE_EIO;
+			a->hdr.ret = console_error(errno);
 		else
 			a->nread = (uint64_t)n;
 		return;
@@ -277,9 +294,9 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 	switch (req->nr) {
 	case HEDGE_HC_CONSOLE_WRITE:
 		if (vm->console_fd >= 0)
-			write_all(req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
-			                                             : vm->console_fd,
-			          req->u.buf.ptr, req->u.buf.len);
+			hdr->ret = write_all(req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
+			                                                       : vm->console_fd,
+			                     req->u.buf.ptr, req->u.buf.len);
 		break;
 	case HEDGE_HC_CONSOLE_READ:
 		do_console_read(vm, (struct hedge_hc_console_read *)hdr, req->u.buf.ptr,

@@ -13,9 +13,12 @@
 
 /* Writes len bytes to the console (the monitor's stdout), unbuffered. */
 void hedge_console_write(const char *buf, size_t len);
-/* The same on stream 1 (stdout) or 2 (stderr). */
-void hedge_console_write_stream(unsigned stream, const char *buf, size_t len);
-/* Reads the monitor's stdin: >0 bytes read, 0 at end of file, <0 on error. Blocks. */
+/*
+ * The same on stream 1 (stdout) or 2 (stderr); returns 0, or a negative
+ * errno: -32 (EPIPE) once the reader has gone away, -9 (EBADF), -5 (EIO).
+ */
+int hedge_console_write_stream(unsigned stream, const char *buf, size_t len);
+/* Reads the monitor's stdin: >0 bytes read, 0 at end of file, <0 a negative errno. Blocks. */
 long hedge_console_read(void *buf, size_t len);
 
 /* Nanoseconds since boot; never goes backwards. */

@@ -26,6 +26,7 @@
 #define WASI_EILSEQ       25
 #define WASI_EINVAL       28
 #define WASI_EIO          29
+#define WASI_EPIPE        64
 #define WASI_EISDIR       31
 #define WASI_ELOOP        32
 #define WASI_EMFILE       33

@@ -72,30 +72,59 @@ static int file_fd(wasi_t *wasi, uint32_t fd, uint64_t rights, struct wasi_fd **
 	return 0;
 }
 
-static void console_write(wasi_t *wasi, unsigned stream, uint32_t iovs_ptr, uint32_t iovs_len,
-                          uint64_t *written)
+/* The WASI errno for a console error from the monitor (a negative Linux errno). */
+static int console_errno(int err)
+{
+	switch (err) {
+	case -32:
+		return WASI_EPIPE;
+	case -9:
+		return WASI_EBADF;
+	default:
+		return WASI_EIO;
+	}
+}
+
+/*
+ * Gathers the iovecs into one hypercall where they fit.  Returns 0, or the
+ * error of the first failed write; *written counts only what reached the
+ * console, so a reader that went away shows as EPIPE, as on Linux.
+ */
+static int console_write(wasi_t *wasi, unsigned stream, uint32_t iovs_ptr, uint32_t iovs_len,
+                         uint64_t *written)
 {
 	static char gather[CONSOLE_GATHER];
 	size_t gathered = 0;
+	uint64_t queued = 0;
+	int rc;
 	*written = 0;
 	for (uint32_t i = 0; i < iovs_len; i++) {
 		struct iov iov;
-		if (iov_at(wasi, iovs_ptr, i, *written, &iov) != 0)
+		if (iov_at(wasi, iovs_ptr, i, queued, &iov) != 0)
 			break;
 		if (gathered + iov.len > sizeof(gather) && gathered) {
-			hedge_console_write_stream(stream, gather, gathered);
+			if ((rc = hedge_console_write_stream(stream, gather, gathered)) != 0)
+				return console_errno(rc);
+			*written += gathered;
 			gathered = 0;
 		}
 		if (iov.len > sizeof(gather)) {
-			hedge_console_write_stream(stream, (const char *)iov.buf, iov.len);
+			rc = hedge_console_write_stream(stream, (const char *)iov.buf, iov.len);
+			if (rc != 0)
+				return console_errno(rc);
+			*written += iov.len;
 		} else {
 			memcpy(gather + gathered, iov.buf, iov.len);
 			gathered += iov.len;
 		}
-		*written += iov.len;
+		queued += iov.len;
 	}
-	if (gathered)
-		hedge_console_write_stream(stream, gather, gathered);
+	if (gathered) {
+		if ((rc = hedge_console_write_stream(stream, gather, gathered)) != 0)
+			return console_errno(rc);
+		*written += gathered;
+	}
+	return 0;
 }
 
 /* Writes at offset; returns the first error only if nothing was written. */
@@ -144,7 +173,9 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_write(wasi_t *wasi, uint32_t fd, uint32_t 
 		return WASI_EBADF;
 	uint64_t written;
 	if (entry->kind == WASI_FD_CONSOLE) {
-		console_write(wasi, entry->stream, iovs_ptr, iovs_len, &written);
+		error = console_write(wasi, entry->stream, iovs_ptr, iovs_len, &written);
+		if (error && written == 0)
+			return error;
 	} else {
 		error = file_fd(wasi, fd, WASI_RIGHT_FD_WRITE, &entry);
 		if (error)
@@ -197,7 +228,7 @@ static int stdin_read(wasi_t *wasi, struct wasi_fd *entry, uint32_t iovs_ptr, ui
 			return WASI_EAGAIN;
 		long got = hedge_console_read(iov.buf, iov.len);
 		if (got < 0)
-			return WASI_EIO;
+			return console_errno((int)got);
 		*nread = (uint64_t)got;
 		return 0;
 	}

@@ -127,6 +127,19 @@ wasm_cases() {
 	expect_empty_stdout
 	t_end
 
+	t_begin "$tag: wasm: a reader that goes away is EPIPE; closed stdin reads as empty"
+	# The pipe's reader exits after 10 bytes; cat must then fail with EPIPE.
+	(timeout -k 5 60 "$HEDGE" run $W/cat.wasm <"$TW/stdin.bin" 2>"$T_ERR" | head -c 10 >"$T_OUT"
+	 echo "${PIPESTATUS[0]}" >"$TW/pipe.status")
+	T_STATUS=$(cat "$TW/pipe.status")
+	[ "$T_STATUS" != 0 ] || t_fail "cat exited 0 although its stdout was closed"
+	expect_stderr "Broken pipe"
+	timeout -k 5 60 "$HEDGE" run $W/cat.wasm >"$T_OUT" 2>"$T_ERR" <&-
+	T_STATUS=$?
+	expect_status 0
+	expect_empty_stdout
+	t_end
+
 	t_begin "$tag: wasm: cat reads files under --dir"
 	t_run "$HEDGE" run --dir "$SB::/sandbox" $W/cat.wasm /sandbox/hello.txt /sandbox/sub/nested.txt
 	expect_status 0
