@@ -129,7 +129,7 @@ $(LIBDIR)/build.conf: Makefile
 	  echo "ldflags=-nostdlib -static -no-pie -Wl,-T,{libdir}/guest.ld -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack"; \
 	  echo "start={libdir}/start.o"; \
 	  echo "glue={libdir}/wasm_main.c"; \
-	  echo "libs={libdir}/libwasi.a {libdir}/libwasmrt.a {libdir}/libhedge.a {libdir}/libc.a $(GUEST_LIBGCC)"; } > $@
+	  echo "libs=-Wl,--start-group {libdir}/libwasi.a {libdir}/libhedgenet.a {libdir}/liblwip.a {libdir}/libwasmrt.a {libdir}/libhedge.a {libdir}/libc.a -Wl,--end-group $(GUEST_LIBGCC)"; } > $@
 
 # WebAssembly programs (C compiled to wasm32-wasi): examples/wasm/NAME.c
 # becomes build/wasm/NAME.wasm; the WASI conformance programs tests/wasi/NAME.c
@@ -192,7 +192,12 @@ WASI_HOST_SRCS := $(wildcard guest/wasi/vfs*.c guest/wasi/tar*.c)
 $(BUILD)/test_wasi_vfs: tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS) $(wildcard guest/wasi/*.h) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) -Iguest/wasi -Iabi -o $@ tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS)
 
-UNIT_TESTS := $(BUILD)/test_monitor $(BUILD)/test_guestlib \
+# Unit tests of the snapshot file format and the control protocol's JSON.
+SNAPSHOT_UNIT_SRCS := monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c
+$(BUILD)/test_snapshot: tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS) tests/unit/check.h
+	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS)
+
+UNIT_TESTS := $(BUILD)/test_monitor $(BUILD)/test_guestlib $(BUILD)/test_snapshot \
 	$(if $(wildcard tests/unit/test_toolchain.c),$(BUILD)/test_toolchain) \
 	$(if $(wildcard tests/unit/test_wasi_vfs.c),$(BUILD)/test_wasi_vfs)
 unit-tests: $(UNIT_TESTS)
@@ -202,9 +207,13 @@ unit-tests: $(UNIT_TESTS)
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iabi -Imonitor -Itoolchain -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := $(BUILD)/fuzz/fuzz_elf $(BUILD)/fuzz/fuzz_hypercall \
+FUZZERS := $(BUILD)/fuzz/fuzz_elf $(BUILD)/fuzz/fuzz_hypercall $(BUILD)/fuzz/fuzz_snapshot \
 	$(if $(wildcard fuzz/fuzz_wasm.c),$(BUILD)/fuzz/fuzz_wasm)
 fuzz: $(FUZZERS)
+
+$(BUILD)/fuzz/fuzz_snapshot: fuzz/fuzz_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_snapshot.c $(SNAPSHOT_UNIT_SRCS)
 
 $(BUILD)/fuzz/fuzz_wasm: fuzz/fuzz_wasm.c $(TOOLCHAIN_SRCS) $(HOST_HDRS)
 	@mkdir -p $(dir $@)

@@ -10,6 +10,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
 
 /*
  * Parses a memory size such as "32M", "512MiB", "1G" or "65536" (bytes).

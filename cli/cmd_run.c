@@ -13,6 +13,7 @@
 #include "hedge_abi.h"
 #include "cache.h"
 #include "run.h"
+#include "snapshot.h"
 #include "status.h"
 
 #define DEFAULT_MEM (32ull << 20)
@@ -24,11 +25,14 @@ static void run_usage(FILE *out)
 {
 	fprintf(out,
 	        "Usage: hedge run [OPTIONS] IMAGE [--] [ARGS...]\n"
+	        "       hedge run --restore FILE [OPTIONS]\n"
 	        "\n"
 	        "Boot the x86_64 unikernel ELF IMAGE in a KVM microVM. The guest's console goes\n"
 	        "to stdout and stderr, it reads stdin, and its exit status becomes hedge's.\n"
 	        "IMAGE may be a WebAssembly module (.wasm): it is built into an image first,\n"
 	        "once, and cached by its sha256 (see 'hedge build --help').\n"
+	        "With --restore, resume the VM saved in snapshot FILE where it stopped instead\n"
+	        "(its arguments, environment, directories and memory come from the snapshot).\n"
 	        "\n"
 	        "Options:\n"
 	        "  -m, --mem SIZE     Guest memory, e.g. 32M, 1G (default 32M, 256M for .wasm;\n"
@@ -44,11 +48,18 @@ static void run_usage(FILE *out)
 	        "      --gw A.B.C.D   The guest's default gateway (with --net)\n"
 	        "      --mac MAC      The guest's MAC address (default: random 52:54:00:xx:xx:xx)\n"
 	        "      --netns NAME   Run inside network namespace NAME (see 'ip netns')\n"
+	        "      --api-sock PATH\n"
+	        "                     Serve a control socket at PATH (status, pause, resume,\n"
+	        "                     snapshot; see 'hedge vm --help'); removed at exit\n"
+	        "      --restore FILE Resume the snapshot FILE instead of booting an image\n"
 	        "      --timings      Print boot phase timings as JSON on stderr\n"
 	        "  -h, --help         Show this help\n"
 	        "\n"
 	        "Exit status: the guest's own status, or\n"
 	        "    2  bad image (not a file, not ELF, malformed, too large for --mem)\n"
+	        "    3  bad snapshot (missing, corrupt, truncated, other format version or ABI,\n"
+	        "       memory size other than --mem)\n"
+	        "    4  this host cannot resume the snapshot (CPU vendor or features, TSC)\n"
 	        "   64  bad command line\n"
 	        "   69  /dev/kvm missing or unusable\n"
 	        "   70  host-side failure\n"
@@ -150,8 +161,9 @@ int cmd_run(int argc, char **argv)
 			strcpy(name, "--mem");
 		if (strcmp(name, "-e") == 0)
 			strcpy(name, "--env");
-		static const char *const valued[] = {"--mem", "--env", "--dir", "--net",
-						     "--ip",  "--gw",  "--mac", "--netns"};
+		static const char *const valued[] = {"--mem",      "--env",    "--dir", "--net",
+		                                     "--ip",       "--gw",     "--mac", "--netns",
+		                                     "--api-sock", "--restore"};
 		int known = 0;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= strcmp(name, valued[k]) == 0;
@@ -196,9 +208,32 @@ int cmd_run(int argc, char **argv)
 			if (net_parse_mac(val, cfg.net.mac))
 				return usage_error("--mac needs a unicast aa:bb:cc:dd:ee:ff", val);
 			mac_given = 1;
+		} else if (strcmp(name, "--api-sock") == 0) {
+			if (!val[0])
+				return usage_error("--api-sock needs a path", NULL);
+			cfg.api_sock = val;
+		} else if (strcmp(name, "--restore") == 0) {
+			if (!val[0])
+				return usage_error("--restore needs a snapshot file", NULL);
+			cfg.restore = val;
 		} else {
 			cfg.netns = val;
 		}
+	}
+	if (cfg.restore) {
+		if (i < argc)
+			return usage_error("--restore takes no IMAGE or arguments", argv[i]);
+		if (envc || ndirs)
+			return usage_error("--env and --dir come from the snapshot with --restore",
+			                   NULL);
+		if (cfg.net.ipv4 || cfg.net.gateway || mac_given)
+			return usage_error(
+			    "--ip, --gw and --mac come from the snapshot with --restore", NULL);
+		if (mem_given && cfg.mem_size > (uint64_t)HEDGE_MAX_MEM_GIB << 30)
+			return usage_error("--mem is larger than the 16G maximum", NULL);
+		cfg.mem_size = round_mem_size(cfg.mem_size);
+		cfg.mem_given = mem_given;
+		return hedge_run(&cfg);
 	}
 	if (!cfg.net.tap_name && (cfg.net.ipv4 || cfg.net.gateway || mac_given))
 		return usage_error("--ip, --gw and --mac need --net tap:NAME", NULL);

@@ -19,6 +19,7 @@ static void usage(FILE *out)
 	             "Commands:\n"
 	             "  build     Compile a WebAssembly module into a unikernel image\n"
 	             "  run       Boot a unikernel image and return its exit status\n"
+	             "  vm        Status, pause, resume or snapshot a running VM\n"
 	             "  version   Print the version\n"
 	             "\n"
 	             "Run 'hedge COMMAND --help' for more information on a command.\n");
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "build") == 0)
 		return cmd_build(argc - 1, argv + 1);
+	if (strcmp(cmd, "vm") == 0)
+		return cmd_vm(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("hedge %s\n", HEDGE_VERSION);
 		return 0;

@@ -4,7 +4,8 @@
  * The run loop handles exactly the exits a hedge guest may cause: port writes
  * to the hypercall ports.  Anything else ends the VM with a reason, because a
  * guest that does something unexpected is broken or hostile, and resuming it
- * would only hide that.
+ * would only hide that.  With a control socket, an interrupted KVM_RUN is
+ * where the vCPU parks for a pause or a snapshot (see control.c).
  */
 #include "kvm.h"
 
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "hypercall.h"
 #include "status.h"
 
@@ -173,13 +175,20 @@ void kvm_run_loop(struct vm *vm)
 {
 	while (!vm->stopped) {
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				if (vm->ctl)
+					control_vcpu_interrupted(vm->ctl);
 				continue;
+			}
 			vm_stop(vm, ST_INTERNAL, "KVM_RUN failed: %s", strerror(errno));
-			return;
+			break;
 		}
+		/* Only this thread writes it; the control thread reads it for status. */
+		__atomic_store_n(&vm->exits, vm->exits + 1, __ATOMIC_RELAXED);
 		handle_exit(vm);
 	}
+	if (vm->ctl)
+		control_vcpu_finished(vm->ctl);
 }
 
 void kvm_destroy(struct vm *vm)

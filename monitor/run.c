@@ -1,9 +1,11 @@
 /*
- * run.c - booting one image in one microVM: what `hedge run` does.
+ * run.c - booting one image in one microVM, or resuming one from a snapshot:
+ * what `hedge run` does.
  *
- * The image is checked and loaded before /dev/kvm is touched, so a bad image
- * is reported the same way on any host.  Each phase is timed because boot
- * time is the number hedge is judged by.
+ * The image (or snapshot) is checked and loaded before /dev/kvm is touched,
+ * so a bad one is reported the same way on any host.  Each phase is timed
+ * because boot time is the number hedge is judged by.  A control socket,
+ * and the thread behind it, exist only when --api-sock asks for them.
  */
 #include "run.h"
 
@@ -20,10 +22,12 @@
 #include <unistd.h>
 
 #include "boot_info.h"
+#include "control.h"
 #include "elf_load.h"
 #include "hedge_abi.h"
 #include "kvm.h"
 #include "sandbox.h"
+#include "snapshot.h"
 #include "tar_write.h"
 #include "status.h"
 #include "vm.h"
@@ -87,15 +91,17 @@ static uint64_t guest_resident_kib(const struct vm *vm)
 	return resident * 4;
 }
 
-static void print_timings(const struct phase_times *t, const struct vm *vm)
+/* ready_us: from start to the first KVM_RUN, i.e. to the guest's first instruction. */
+static void print_timings(const struct phase_times *t, const struct vm *vm, int restored)
 {
 	fprintf(stderr,
-	        "{\"load_us\":%.1f,\"create_vm_us\":%.1f,\"memory_us\":%.1f,\"vcpu_us\":%.1f,"
-	        "\"sandbox_us\":%.1f,\"run_us\":%.1f,\"total_us\":%.1f,\"mem_bytes\":%llu,"
-	        "\"guest_resident_kib\":%llu}\n",
-	        (t->load - t->start) / 1e3, (t->create_vm - t->load) / 1e3,
-	        (t->memory - t->create_vm) / 1e3, (t->vcpu - t->memory) / 1e3,
-	        (t->sandbox - t->vcpu) / 1e3, (t->run - t->sandbox) / 1e3,
+	        "{\"mode\":\"%s\",\"load_us\":%.1f,\"create_vm_us\":%.1f,\"memory_us\":%.1f,"
+	        "\"vcpu_us\":%.1f,\"sandbox_us\":%.1f,\"ready_us\":%.1f,\"run_us\":%.1f,"
+	        "\"total_us\":%.1f,\"mem_bytes\":%llu,\"guest_resident_kib\":%llu}\n",
+	        restored ? "restore" : "boot", (t->load - t->start) / 1e3,
+	        (t->create_vm - t->load) / 1e3, (t->memory - t->create_vm) / 1e3,
+	        (t->vcpu - t->memory) / 1e3, (t->sandbox - t->vcpu) / 1e3,
+	        (t->sandbox - t->start) / 1e3, (t->run - t->sandbox) / 1e3,
 	        (t->run - t->start) / 1e3, (unsigned long long)vm->mem.size,
 	        (unsigned long long)guest_resident_kib(vm));
 }
@@ -192,12 +198,72 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 	if (rc)
 		return fail(ST_USAGE, NULL, err);
 	t->vcpu = host_monotonic_ns();
+	return 0;
+}
 
+/* Builds the VM from a snapshot that hedge_run has opened and checked. */
+static int restore(const struct run_config *cfg, struct vm *vm, struct snap_file *snap,
+                   struct phase_times *t)
+{
+	char err[512];
+	int rc =
+	    snapshot_load_memory(vm, snap, cfg->mem_given ? cfg->mem_size : 0, err, sizeof(err));
+	if (rc)
+		return fail(rc, cfg->restore, err);
+	t->load = host_monotonic_ns();
+	if ((rc = kvm_create(vm, err, sizeof(err))) != 0)
+		return fail(rc, NULL, err);
+	t->create_vm = host_monotonic_ns();
+	if (kvm_set_memory(vm, err, sizeof(err)))
+		return fail(ST_INTERNAL, NULL, err);
+	t->memory = host_monotonic_ns();
+	if (kvm_create_vcpu(vm, err, sizeof(err)))
+		return fail(ST_INTERNAL, NULL, err);
+	if ((rc = snapshot_restore(vm, snap, err, sizeof(err))) != 0)
+		return fail(rc, cfg->restore, err);
+	t->vcpu = host_monotonic_ns();
+	return 0;
+}
+
+/* The control socket if asked for, then the seccomp allow-list. */
+static int seal(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
+{
+	char err[512];
+	if (cfg->api_sock) {
+		if (snapshot_prepare(vm, err, sizeof(err)))
+			return fail(ST_INTERNAL, "--api-sock", err);
+		if (control_start(vm, cfg->api_sock, err, sizeof(err)))
+			return fail(ST_USAGE, "--api-sock", err);
+	}
 	if (sandbox_enter(vm, err, sizeof(err)))
 		return fail(ST_INTERNAL, NULL, err);
 	if (cfg->seccomp_probe)
 		syscall(SYS_getppid); /* forbidden: the process must die here */
 	t->sandbox = host_monotonic_ns();
+	return 0;
+}
+
+/*
+ * A restored VM keeps the network identity its guest already configured
+ * (MAC, addresses); only the TAP device is the user's to choose.
+ */
+static int restore_net_config(const struct run_config *cfg, const struct snap_file *snap,
+                              struct net_config *net)
+{
+	struct snap_net sn;
+	int present = snapshot_net(snap, &sn);
+	if (present && !cfg->net.tap_name)
+		return fail(ST_USAGE, cfg->restore,
+		            "the snapshot's VM has a network interface: give --net tap:NAME");
+	if (!present && cfg->net.tap_name)
+		return fail(ST_USAGE, cfg->restore,
+		            "the snapshot's VM has no network interface: drop --net");
+	if (present) {
+		memcpy(net->mac, sn.mac, 6);
+		net->ipv4 = sn.ipv4;
+		net->netmask = sn.netmask;
+		net->gateway = sn.gateway;
+	}
 	return 0;
 }
 
@@ -236,16 +302,32 @@ int hedge_run(const struct run_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 
 	char err[512];
-	struct net_dev net;
-	if (cfg->netns && enter_netns(cfg->netns, err, sizeof(err)))
-		return fail(ST_USAGE, NULL, err);
-	if (cfg->net.tap_name) {
-		if (net_open(&net, &cfg->net, err, sizeof(err)))
-			return fail(ST_USAGE, "--net", err);
-		vm.net = &net;
+	struct snap_file snap = {.fd = -1};
+	struct net_config net_cfg = cfg->net;
+	if (cfg->restore) {
+		if (snap_file_open(cfg->restore, &snap, err, sizeof(err)))
+			return fail(ST_BAD_SNAPSHOT, cfg->restore, err);
+		int rc = restore_net_config(cfg, &snap, &net_cfg);
+		if (rc) {
+			snap_file_close(&snap);
+			return rc;
+		}
 	}
-
-	int status = boot(cfg, &vm, &t);
+	struct net_dev net;
+	int status = 0;
+	if (cfg->netns && enter_netns(cfg->netns, err, sizeof(err)))
+		status = fail(ST_USAGE, NULL, err);
+	if (status == 0 && net_cfg.tap_name) {
+		if (net_open(&net, &net_cfg, err, sizeof(err)))
+			status = fail(ST_USAGE, "--net", err);
+		else
+			vm.net = &net;
+	}
+	if (status == 0)
+		status = cfg->restore ? restore(cfg, &vm, &snap, &t) : boot(cfg, &vm, &t);
+	snap_file_close(&snap);
+	if (status == 0)
+		status = seal(cfg, &vm, &t);
 	if (status == 0) {
 		kvm_run_loop(&vm);
 		t.run = host_monotonic_ns();
@@ -253,8 +335,11 @@ int hedge_run(const struct run_config *cfg)
 		if (vm.reason[0])
 			fprintf(stderr, "hedge: %s\n", vm.reason);
 		if (cfg->timings)
-			print_timings(&t, &vm);
+			print_timings(&t, &vm, cfg->restore != NULL);
 	}
+	control_stop(&vm);
+	snapshot_release(&vm);
+	free(vm.backing);
 	kvm_destroy(&vm);
 	gmem_unmap(&vm.mem);
 	if (vm.net)

@@ -1,5 +1,6 @@
 /*
- * run.h - booting one image in one microVM: what `hedge run` does.
+ * run.h - booting one image in one microVM, or resuming one from a snapshot:
+ * what `hedge run` does.
  */
 #ifndef HEDGE_RUN_H
 #define HEDGE_RUN_H
@@ -24,12 +25,17 @@ struct run_config {
 	const char *const *dir_guest;
 	const char *netns;      /* run inside this named network namespace (ip netns) */
 	struct net_config net;  /* net.tap_name NULL: no interface */
+	const char *api_sock;   /* serve the control socket here (control.c); NULL: none */
+	const char *restore;    /* resume this snapshot instead of booting image */
 };
 
 /* Rounds a memory size to what a VM can have: 2 MiB pages, 2 MiB to 16 GiB. */
 uint64_t round_mem_size(uint64_t bytes);
 
-/* Boots cfg->image and returns the status hedge run exits with (see status.h). */
+/*
+ * Boots cfg->image, or resumes cfg->restore, and returns the status hedge run
+ * exits with (see status.h and snapshot.h).
+ */
 int hedge_run(const struct run_config *cfg);
 
 #endif

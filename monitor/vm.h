@@ -10,6 +10,9 @@
 
 struct kvm_run;
 struct net_dev;
+struct control;
+struct snap_ctx;
+struct snap_extent;
 
 #define VM_REASON_MAX 600
 
@@ -25,6 +28,14 @@ struct vm {
 	int stdin_fd;          /* what the guest reads as stdin; -1 reads end of file */
 	struct net_dev *net;   /* NULL: the VM has no network interface */
 	uint64_t mono_base_ns; /* host CLOCK_MONOTONIC at guest monotonic time 0 */
+	uint64_t exits;        /* VM exits handled; written by the vCPU thread only */
+
+	/* With --api-sock: the control socket's thread and what snapshots need; else NULL. */
+	struct control *ctl;
+	struct snap_ctx *snap;
+	/* Restored VMs: the pages the snapshot file holds, which back guest memory. */
+	struct snap_extent *backing;
+	uint64_t nbacking;
 
 	/* Set once the VM has ended: the status hedge run exits with, and why. */
 	int stopped;

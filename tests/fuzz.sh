@@ -24,6 +24,10 @@ done
 cp fuzz/corpus/hypercall/* "$hc_corpus"/ 2>/dev/null
 fuzz_case "ELF loader" build/fuzz/fuzz_elf "$elf_corpus"
 fuzz_case "hypercall decoding" build/fuzz/fuzz_hypercall "$hc_corpus"
+snap_corpus=$T_TMP/corpus-snapshot
+mkdir -p "$snap_corpus"
+cp fuzz/corpus/snapshot/* "$snap_corpus"/ 2>/dev/null
+fuzz_case "snapshot file and control request parsing" build/fuzz/fuzz_snapshot "$snap_corpus"
 if [ -x build/fuzz/fuzz_wasm ]; then
 	wasm_corpus=$T_TMP/corpus-wasm
 	mkdir -p "$wasm_corpus"
