@@ -19,6 +19,7 @@
 #define DEFAULT_MEM (32ull << 20)
 #define MAX_ENV     256
 #define MAX_DIRS    32
+#define MAX_LISTEN  16
 #define DEFAULT_WASM_MEM (256ull << 20)
 
 static void run_usage(FILE *out)
@@ -48,6 +49,9 @@ static void run_usage(FILE *out)
 	        "      --gw A.B.C.D   The guest's default gateway (with --net)\n"
 	        "      --mac MAC      The guest's MAC address (default: random 52:54:00:xx:xx:xx)\n"
 	        "      --netns NAME   Run inside network namespace NAME (see 'ip netns')\n"
+	        "      --listen ADDR:PORT\n"
+	        "                     Open a listening TCP socket for the guest before it starts\n"
+	        "                     (WASI programs get it as a preopened socket, as with wasmtime)\n"
 	        "      --api-sock PATH\n"
 	        "                     Serve a control socket at PATH (status, pause, resume,\n"
 	        "                     snapshot; see 'hedge vm --help'); removed at exit\n"
@@ -121,6 +125,8 @@ int cmd_run(int argc, char **argv)
 	char *env[MAX_ENV];
 	int envc = 0;
 	char *dir_host[MAX_DIRS], *dir_guest[MAX_DIRS];
+	struct hedge_listen_entry listen[MAX_LISTEN];
+	int nlisten = 0;
 	int ndirs = 0;
 	int mem_given = 0;
 	int mac_given = 0;
@@ -163,7 +169,7 @@ int cmd_run(int argc, char **argv)
 			strcpy(name, "--env");
 		static const char *const valued[] = {"--mem",      "--env",    "--dir", "--net",
 		                                     "--ip",       "--gw",     "--mac", "--netns",
-		                                     "--api-sock", "--restore"};
+		                                     "--api-sock", "--restore", "--listen"};
 		int known = 0;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= strcmp(name, valued[k]) == 0;
@@ -216,10 +222,18 @@ int cmd_run(int argc, char **argv)
 			if (!val[0])
 				return usage_error("--restore needs a snapshot file", NULL);
 			cfg.restore = val;
+		} else if (strcmp(name, "--listen") == 0) {
+			if (nlisten == MAX_LISTEN)
+				return usage_error("too many --listen options", NULL);
+			if (net_parse_listen(val, &listen[nlisten]))
+				return usage_error("--listen needs ADDR:PORT, e.g. 0.0.0.0:8080", val);
+			nlisten++;
 		} else {
 			cfg.netns = val;
 		}
 	}
+	cfg.nlisten = nlisten;
+	cfg.listen = listen;
 	if (cfg.restore) {
 		if (i < argc)
 			return usage_error("--restore takes no IMAGE or arguments", argv[i]);

@@ -82,6 +82,18 @@ int boot_info_write(struct guest_mem *mem, const struct boot_params *p, char *er
 	uint64_t heap_start = load_fs(mem, p, area, &used, &fs_table, err, errlen);
 	if (heap_start == 0)
 		return -1;
+	uint64_t listen_table = 0;
+	if (p->nlisten > 0) {
+		used = (used + 7) & ~(uint64_t)7;
+		uint64_t bytes = (uint64_t)p->nlisten * sizeof(struct hedge_listen_entry);
+		if (bytes > HEDGE_ARGS_SIZE - used) {
+			snprintf(err, errlen, "too many --listen options");
+			return -1;
+		}
+		memcpy(area + used, p->listen, bytes);
+		listen_table = HEDGE_ARGS_ADDR + used;
+		used += bytes;
+	}
 	memset(bi, 0, sizeof(*bi));
 	bi->magic = HEDGE_BOOT_MAGIC;
 	bi->abi_version = HEDGE_ABI_VERSION;
@@ -96,5 +108,7 @@ int boot_info_write(struct guest_mem *mem, const struct boot_params *p, char *er
 	bi->heap_start = heap_start;
 	bi->fs_table = fs_table;
 	bi->fs_count = (uint32_t)p->nfs;
+	bi->listen_table = listen_table;
+	bi->listen_count = (uint32_t)p->nlisten;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
+#include "hedge_abi.h"
 
 /* A directory for the guest's file system, already archived (ustar). */
 struct boot_fs {
@@ -26,6 +27,8 @@ struct boot_params {
 	uint64_t image_end;
 	int nfs;
 	const struct boot_fs *fs;
+	int nlisten;
+	const struct hedge_listen_entry *listen;
 };
 
 /*

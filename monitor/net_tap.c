@@ -49,6 +49,29 @@ int net_parse_cidr(const char *text, uint32_t *addr, uint32_t *mask)
 	return 0;
 }
 
+int net_parse_listen(const char *text, struct hedge_listen_entry *out)
+{
+	const char *colon = strrchr(text, ':');
+	if (!colon || colon == text || strchr(text, '/'))
+		return -1;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 1 || port > 65535)
+		return -1;
+	char addr[32];
+	size_t len = (size_t)(colon - text);
+	if (len >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	struct in_addr in;
+	if (inet_pton(AF_INET, addr, &in) != 1)
+		return -1;
+	*out = (struct hedge_listen_entry){
+	    .ipv4 = in.s_addr, .port = (uint16_t)port, .proto = HEDGE_LISTEN_TCP};
+	return 0;
+}
+
 int net_parse_mac(const char *text, uint8_t mac[6])
 {
 	unsigned v[6];

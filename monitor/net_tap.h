@@ -38,6 +38,8 @@ int net_rx_pending(const struct net_dev *dev);
 
 /* Parses "A.B.C.D/N" into address and netmask (network byte order). */
 int net_parse_cidr(const char *text, uint32_t *addr, uint32_t *mask);
+/* Parses "A.B.C.D:PORT" (port 1-65535) into a TCP listen entry. */
+int net_parse_listen(const char *text, struct hedge_listen_entry *out);
 /* Parses "aa:bb:cc:dd:ee:ff". */
 int net_parse_mac(const char *text, uint8_t mac[6]);
 

@@ -190,6 +190,8 @@ static int boot(const struct run_config *cfg, struct vm *vm, struct phase_times 
 	    .image_end = img.image_end,
 	    .nfs = cfg->ndirs,
 	    .fs = fs,
+	    .nlisten = cfg->nlisten,
+	    .listen = cfg->listen,
 	};
 	vm->mono_base_ns = host_monotonic_ns();
 	bp.wall_epoch_ns = host_realtime_ns();

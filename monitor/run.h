@@ -23,6 +23,8 @@ struct run_config {
 	int ndirs;         /* --dir HOST::GUEST, archived into the guest's file system */
 	const char *const *dir_host;
 	const char *const *dir_guest;
+	int nlisten; /* --listen ADDR:PORT: sockets the guest opens before the program */
+	const struct hedge_listen_entry *listen;
 	const char *netns;      /* run inside this named network namespace (ip netns) */
 	struct net_config net;  /* net.tap_name NULL: no interface */
 	const char *api_sock;   /* serve the control socket here (control.c); NULL: none */

@@ -407,6 +407,16 @@ static void test_net_parse(void)
 	CHECK(net_parse_cidr("10.0.0.2/0", &addr, &mask) == -1);
 	CHECK(net_parse_cidr("10.0.0.2/x", &addr, &mask) == -1);
 	CHECK(net_parse_cidr("", &addr, &mask) == -1);
+	struct hedge_listen_entry l;
+	CHECK(net_parse_listen("0.0.0.0:8080", &l) == 0 && l.port == 8080 && l.ipv4 == 0);
+	CHECK(net_parse_listen("10.1.2.3:1", &l) == 0 && l.ipv4 == htonl(0x0a010203));
+	CHECK(l.proto == HEDGE_LISTEN_TCP);
+	CHECK(net_parse_listen("0.0.0.0:0", &l) == -1);
+	CHECK(net_parse_listen("0.0.0.0:65536", &l) == -1);
+	CHECK(net_parse_listen(":80", &l) == -1);
+	CHECK(net_parse_listen("host:80", &l) == -1);
+	CHECK(net_parse_listen("0.0.0.0", &l) == -1);
+	CHECK(net_parse_listen("0.0.0.0:80x", &l) == -1);
 	uint8_t mac[6];
 	CHECK(net_parse_mac("52:54:00:12:34:56", mac) == 0 && mac[5] == 0x56);
 	CHECK(net_parse_mac("01:00:5e:00:00:01", mac) == -1); /* multicast */
