@@ -237,8 +237,10 @@ format:
 	clang-format -i $(wildcard abi/*.h monitor/*.[ch] cli/*.[ch] guest/*.[ch] guest/include/*.h \
 		guest/lib/*.c examples/c/*.c tests/unit/*.[ch] fuzz/*.c bench/*.c)
 
-# Guest networking (lwIP, the ring driver, sockets) lives in its own fragment.
+# Guest networking (lwIP, the ring driver, sockets) lives in its own fragment,
+# as does hedged, the node agent.
 include mk/net.mk
+-include mk/agent.mk
 
 clean:
 	rm -rf $(BUILD)
