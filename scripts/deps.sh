@@ -10,7 +10,7 @@ set -eu
 # WebAssembly apps; hyperfine and nodejs (its built-in WASI is the baseline)
 # serve bench/.
 packages=(build-essential clang lld libclang-rt-14-dev libseccomp-dev binutils
-	wabt wasi-libc libclang-rt-14-dev-wasm32 hyperfine nodejs
+	wabt wasi-libc libclang-rt-14-dev-wasm32 hyperfine nodejs wrk
 	dpkg-dev iproute2 iputils-ping curl) # apt-get source lwip; the network tests
 
 missing=()

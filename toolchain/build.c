@@ -414,6 +414,9 @@ struct build_run {
 	int steps;
 	char *err;
 	size_t errlen;
+	/* -D flags that route imports with a second type (imports.h) to the right C function. */
+	const char *defines[8];
+	size_t define_count;
 };
 
 __attribute__((format(printf, 2, 3))) static void progress(struct build_run *b, const char *fmt,
@@ -542,14 +545,17 @@ static int step_wasm2c(struct build_run *b, const uint8_t *wasm, size_t wasm_len
 	return rc;
 }
 
+/* module_code: the source is the module's C or includes its header, so it needs the defines. */
 static int compile_one(struct build_run *b, const char *source, const char *object,
-                       const char *log_name, const char *extra_flag)
+                       const char *log_name, const char *extra_flag, int module_code)
 {
 	struct arglist args = {0};
 	args_add_list(&args, b->conf->cc);
 	args_add_list(&args, b->conf->cflags);
 	if (extra_flag)
 		args_add(&args, extra_flag);
+	for (size_t i = 0; module_code && i < b->define_count; i++)
+		args_add(&args, b->defines[i]);
 	args_add(&args, "-c");
 	args_add(&args, source);
 	args_add(&args, "-o");
@@ -573,7 +579,7 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 			set_err(b->err, b->errlen, "cannot write %s: %s", src, strerror(errno));
 			return BUILD_TOOLCHAIN;
 		}
-		int rc = compile_one(b, src, obj, "image.log", NULL);
+		int rc = compile_one(b, src, obj, "image.log", NULL, 0);
 		if (rc)
 			return rc;
 	}
@@ -581,13 +587,13 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 	progress(b, "compiling %s of C", size);
 	snprintf(src, sizeof(src), "%s/app.c", b->tmpdir);
 	snprintf(obj, sizeof(obj), "%s/app.o", b->tmpdir);
-	int rc = compile_one(b, src, obj, "compile.log", NULL);
+	int rc = compile_one(b, src, obj, "compile.log", NULL, 1);
 	/* The runtime's glue includes the module's app.h, so it is compiled here. */
 	for (size_t i = 0; rc == 0 && b->conf->glue[i]; i++) {
 		char include[PATH_MAX + 4];
 		snprintf(include, sizeof(include), "-I%s", b->tmpdir);
 		snprintf(obj, sizeof(obj), "%s/glue%zu.o", b->tmpdir, i);
-		rc = compile_one(b, b->conf->glue[i], obj, "glue.log", include);
+		rc = compile_one(b, b->conf->glue[i], obj, "glue.log", include, 1);
 	}
 	b->res->seconds_compile = now_seconds() - t0;
 	return rc;
@@ -817,6 +823,15 @@ int build_image(const struct build_options *opt, struct build_result *res, char 
 	}
 	res->wasm_bytes = wasm_len;
 	int rc = build_check_module(wasm, wasm_len, b.display, err, errlen);
+	if (!rc) {
+		struct wasm_module mod;
+		char why[256];
+		if (wasm_module_parse(wasm, wasm_len, &mod, why, sizeof(why)) == 0) {
+			size_t n = hedge_import_defines(&mod, b.defines, 8);
+			b.define_count = n < 8 ? n : 8;
+			wasm_module_free(&mod);
+		}
+	}
 	struct build_conf loaded;
 	memset(&loaded, 0, sizeof(loaded));
 	b.conf = opt->conf;

@@ -1,7 +1,7 @@
 /*
  * imports.c - the functions hedge's guest runtime provides to WebAssembly
- * modules, in one table so that new ones (the WasmEdge socket extension)
- * are one line each, and the checks a module must pass before it is built.
+ * modules, in one table so that new ones are one line each, and the checks
+ * a module must pass before it is built.
  */
 #include "imports.h"
 
@@ -11,7 +11,13 @@
 
 #define WASI "wasi_snapshot_preview1"
 
-/* WASI preview1: every function, with the core types wasi-libc imports them with. */
+/*
+ * WASI preview1: every function, with the core types wasi-libc imports them
+ * with; then WasmEdge's socket extension (guest/wasi/wasi_sock.c), in the
+ * same module, with the types of WasmEdge's host functions, before and
+ * since 0.12.  The Rust crate wasmedge_wasi_socket imports sock_accept with
+ * the old type, and wasi-libc with preview1's.
+ */
 const struct hedge_import hedge_imports[] = {
     {WASI, "args_get", "ii:i"},
     {WASI, "args_sizes_get", "ii:i"},
@@ -59,8 +65,62 @@ const struct hedge_import hedge_imports[] = {
     {WASI, "sock_recv", "iiiiii:i"},
     {WASI, "sock_send", "iiiii:i"},
     {WASI, "sock_shutdown", "ii:i"},
+    /* WasmEdge's extension. */
+    {WASI, "sock_open", "iii:i"},
+    {WASI, "sock_bind", "iii:i"},
+    {WASI, "sock_listen", "ii:i"},
+    {WASI, "sock_connect", "iii:i"},
+    {WASI, "sock_recv_from", "iiiiiii:i"},
+    {WASI, "sock_send_to", "iiiiiii:i"},
+    {WASI, "sock_getsockopt", "iiiii:i"},
+    {WASI, "sock_setsockopt", "iiiii:i"},
+    {WASI, "sock_getlocaladdr", "iiii:i"},
+    {WASI, "sock_getpeeraddr", "iiii:i"},
+    {WASI, "sock_getaddrinfo", "iiiiiiii:i"},
+    /* WasmEdge 0.12's *_v2 names. */
+    {WASI, "sock_open_v2", "iii:i"},
+    {WASI, "sock_bind_v2", "iii:i"},
+    {WASI, "sock_listen_v2", "ii:i"},
+    {WASI, "sock_connect_v2", "iii:i"},
+    {WASI, "sock_accept_v2", "iii:i"},
+    {WASI, "sock_recv_v2", "iiiiii:i"},
+    {WASI, "sock_recv_from_v2", "iiiiiiii:i"},
+    {WASI, "sock_send_v2", "iiiii:i"},
+    {WASI, "sock_send_to_v2", "iiiiiii:i"},
+    {WASI, "sock_getlocaladdr_v2", "iii:i"},
+    {WASI, "sock_getpeeraddr_v2", "iii:i"},
 };
 const size_t hedge_import_count = sizeof(hedge_imports) / sizeof(hedge_imports[0]);
+
+/* The C function of WASI name fn takes the calls of a module that imports name with signature. */
+#define SECOND(name, signature, fn) name, signature, "-DZ_" WASI "Z_" name "=Z_" WASI "Z_" fn
+
+/*
+ * Names with a second type: WasmEdge's types from before 0.12 for
+ * sock_accept (the wasmedge_wasi_socket crate still imports it so), and
+ * 0.12's for the others, whose v2 functions also have *_v2 names above.
+ */
+static const struct second_type {
+	const char *name; /* in module WASI */
+	const char *signature;
+	const char *define; /* the compiler flag that sends the calls to the other function */
+} second_types[] = {
+    {SECOND("sock_accept", "ii:i", "sock_accept_v1")},
+    {SECOND("sock_recv_from", "iiiiiiii:i", "sock_recv_from_v2")},
+    {SECOND("sock_getlocaladdr", "iii:i", "sock_getlocaladdr_v2")},
+    {SECOND("sock_getpeeraddr", "iii:i", "sock_getpeeraddr_v2")},
+};
+#define SECOND_TYPES (sizeof(second_types) / sizeof(second_types[0]))
+
+static const struct second_type *second_type_of(const struct hedge_import *import)
+{
+	if (strcmp(import->module, WASI) != 0)
+		return NULL;
+	for (size_t i = 0; i < SECOND_TYPES; i++)
+		if (strcmp(second_types[i].name, import->name) == 0)
+			return &second_types[i];
+	return NULL;
+}
 
 const struct hedge_import *hedge_import_find(const char *module, uint32_t module_len,
                                              const char *name, uint32_t name_len)
@@ -102,13 +162,46 @@ static void signature_to_functype(const char *signature, struct wasm_functype *t
 			valtypes[n++] = valtype_of_letter(*p);
 }
 
-int hedge_import_type_matches(const struct hedge_import *import, const struct wasm_functype *type)
+static int signature_matches(const char *signature, const struct wasm_functype *type)
 {
 	uint8_t valtypes[32];
 	struct wasm_functype want;
-	signature_to_functype(import->signature, &want, valtypes);
+	signature_to_functype(signature, &want, valtypes);
 	return want.param_count == type->param_count && want.result_count == type->result_count &&
 	       memcmp(want.valtypes, type->valtypes, want.param_count + want.result_count) == 0;
+}
+
+/* Whether a module's import of this function uses its second type. */
+static int uses_second_type(const struct hedge_import *import, const struct wasm_functype *type)
+{
+	const struct second_type *second = second_type_of(import);
+	return second && signature_matches(second->signature, type);
+}
+
+int hedge_import_type_matches(const struct hedge_import *import, const struct wasm_functype *type)
+{
+	return signature_matches(import->signature, type) || uses_second_type(import, type);
+}
+
+size_t hedge_import_defines(const struct wasm_module *mod, const char **flags, size_t max)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < SECOND_TYPES; i++) {
+		const struct second_type *second = &second_types[i];
+		for (uint32_t j = 0; j < mod->import_count; j++) {
+			const struct wasm_import *imp = &mod->imports[j];
+			if (imp->kind != WASM_EXTERN_FUNC ||
+			    !wasm_name_is(imp->module, imp->module_len, WASI) ||
+			    !wasm_name_is(imp->name, imp->name_len, second->name) ||
+			    !signature_matches(second->signature, &mod->types[imp->type_index]))
+				continue;
+			if (count < max)
+				flags[count] = second->define;
+			count++;
+			break; /* one flag per name */
+		}
+	}
+	return count;
 }
 
 /* A growing one-line message, cut (with a count of what was left out) to fit err. */
@@ -231,15 +324,20 @@ static int report_type_mismatch(const struct wasm_module *mod, const char *displ
 	}
 	if (!mismatches)
 		return 0;
-	char name[300], got[256], want[256], buf[1024];
+	char name[300], got[256], want[256], alt[256] = "", buf[1200];
 	uint8_t valtypes[32];
 	struct wasm_functype want_type;
 	signature_to_functype(provided->signature, &want_type, valtypes);
 	import_display_name(first, name, sizeof(name));
 	wasm_functype_format(&mod->types[first->type_index], got, sizeof(got));
 	wasm_functype_format(&want_type, want, sizeof(want));
-	snprintf(buf, sizeof(buf), "%s imports %s with type %s, but hedge provides %s",
-	         display_name, name, got, want);
+	const struct second_type *second = second_type_of(provided);
+	if (second) {
+		signature_to_functype(second->signature, &want_type, valtypes);
+		wasm_functype_format(&want_type, alt, sizeof(alt));
+	}
+	snprintf(buf, sizeof(buf), "%s imports %s with type %s, but hedge provides %s%s%s",
+	         display_name, name, got, want, alt[0] ? " or " : "", alt);
 	line_add(l, buf);
 	if (mismatches > 1) {
 		snprintf(buf, sizeof(buf), " (and %u more imports of the wrong type)",
@@ -247,6 +345,41 @@ static int report_type_mismatch(const struct wasm_module *mod, const char *displ
 		line_add(l, buf);
 	}
 	return -1;
+}
+
+/*
+ * A name with two types, imported with both: its calls all go to one C
+ * function (see hedge_import_defines), so half of them would get the wrong
+ * arguments.
+ */
+static int report_both_types(const struct wasm_module *mod, const char *display_name,
+                             struct line *l)
+{
+	for (size_t i = 0; i < SECOND_TYPES; i++) {
+		const struct wasm_import *first = NULL, *second = NULL;
+		for (uint32_t j = 0; j < mod->import_count; j++) {
+			const struct wasm_import *imp = &mod->imports[j];
+			if (!wasm_name_is(imp->module, imp->module_len, WASI) ||
+			    !wasm_name_is(imp->name, imp->name_len, second_types[i].name))
+				continue;
+			if (signature_matches(second_types[i].signature,
+			                      &mod->types[imp->type_index]))
+				second = imp;
+			else
+				first = imp;
+		}
+		if (first && second) {
+			char name[300], buf[512];
+			import_display_name(first, name, sizeof(name));
+			snprintf(
+			    buf, sizeof(buf),
+			    "%s imports %s twice, with both of its types: hedge can link only one",
+			    display_name, name);
+			line_add(l, buf);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int report_exports(const struct wasm_module *mod, const char *display_name, struct line *l)
@@ -301,6 +434,8 @@ int check_module_imports(const struct wasm_module *mod, const char *display_name
 	if (report_unsupported(mod, display_name, &l))
 		return -1;
 	if (report_type_mismatch(mod, display_name, &l))
+		return -1;
+	if (report_both_types(mod, display_name, &l))
 		return -1;
 	if (report_exports(mod, display_name, &l))
 		return -1;

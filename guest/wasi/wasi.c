@@ -69,6 +69,8 @@ static void fd_free(struct wasi_fd *entry)
 {
 	if (entry->kind == WASI_FD_NODE)
 		vfs_release(entry->node);
+	else if (entry->kind == WASI_FD_SOCKET && wasi_sock_close)
+		wasi_sock_close(entry);
 	memset(entry, 0, sizeof(*entry));
 }
 
@@ -147,6 +149,13 @@ void wasi_init(wasi_t *wasi, wasm_rt_memory_t *memory)
 		add_preopen(wasi, &images[i]);
 	if (images != few)
 		free(images);
+	/*
+	 * Listening sockets come after the directories, as with wasmtime's
+	 * --listen: wasi-libc stops looking for preopens at the first fd that
+	 * is not a directory.
+	 */
+	if (wasi_sock_add_listeners)
+		wasi_sock_add_listeners(wasi);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_close(wasi_t *wasi, uint32_t fd)
@@ -208,6 +217,8 @@ static uint8_t fd_filetype(const struct wasi_fd *entry)
 {
 	if (entry->kind == WASI_FD_NODE)
 		return vfs_node_type(entry->node);
+	if (entry->kind == WASI_FD_SOCKET)
+		return entry->sock_filetype;
 	/* The console is a character device: wasi-libc's isatty() then says yes. */
 	return WASI_FILETYPE_CHARACTER_DEVICE;
 }
@@ -238,7 +249,13 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(wasi_t *wasi, uint32_t fd
 		return WASI_EINVAL;
 	if (!(entry->rights_base & WASI_RIGHT_FD_FDSTAT_SET_FLAGS))
 		return WASI_ENOTCAPABLE;
-	/* Everything is synchronous here: the sync flags are kept only to be reported. */
+	if (entry->kind == WASI_FD_SOCKET && wasi_sock_set_flags) {
+		/* A socket's NONBLOCK lives in guest/net too, where accept and connect look. */
+		int error = wasi_sock_set_flags(entry, (uint16_t)flags);
+		if (error)
+			return (uint32_t)error;
+	}
+	/* Everything else is synchronous here: the sync flags are kept only to be reported. */
 	entry->fdflags = (uint16_t)flags;
 	return 0;
 }

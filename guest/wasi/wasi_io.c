@@ -176,6 +176,12 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_write(wasi_t *wasi, uint32_t fd, uint32_t 
 		error = console_write(wasi, entry->stream, iovs_ptr, iovs_len, &written);
 		if (error && written == 0)
 			return error;
+	} else if (entry->kind == WASI_FD_SOCKET) {
+		if (!(entry->rights_base & WASI_RIGHT_FD_WRITE))
+			return WASI_ENOTCAPABLE;
+		error = wasi_sock_write(wasi, entry, iovs_ptr, iovs_len, &written);
+		if (error)
+			return error;
 	} else {
 		error = file_fd(wasi, fd, WASI_RIGHT_FD_WRITE, &entry);
 		if (error)
@@ -248,6 +254,13 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_read(wasi_t *wasi, uint32_t fd, uint32_t i
 	uint64_t nread;
 	if (entry->kind == WASI_FD_STDIN) {
 		error = stdin_read(wasi, entry, iovs_ptr, iovs_len, &nread);
+		if (error)
+			return error;
+	} else if (entry->kind == WASI_FD_SOCKET) {
+		/* Socket fds exist only when the socket layer is linked in. */
+		if (!(entry->rights_base & WASI_RIGHT_FD_READ))
+			return WASI_ENOTCAPABLE;
+		error = wasi_sock_read(wasi, entry, iovs_ptr, iovs_len, &nread);
 		if (error)
 			return error;
 	} else {
@@ -409,7 +422,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(wasi_t *wasi, uint32_t fd, ui
 		vfs_stat(entry->node, &st);
 	} else {
 		memset(&st, 0, sizeof(st));
-		st.filetype = WASI_FILETYPE_CHARACTER_DEVICE;
+		st.filetype = entry->kind == WASI_FD_SOCKET ? entry->sock_filetype
+		                                            : WASI_FILETYPE_CHARACTER_DEVICE;
 		st.nlink = 1;
 	}
 	wasi_put_filestat(out, &st);

@@ -3,9 +3,21 @@
  * readiness on one vCPU with no threads.
  *
  * Files and directories are always ready, and so are stdout and stderr;
- * only stdin can make the VM wait, through the poll hypercall, which also
- * carries the nearest clock deadline as its timeout.  Every clock is turned
- * into a deadline on the monotonic clock once, at the start of the call.
+ * stdin and sockets can make the VM wait.  Every clock is turned into a
+ * deadline on the monotonic clock once, at the start of the call.
+ *
+ * Sockets make poll_oneoff the app's event loop: a call that watches one
+ * first runs one turn of the network loop without blocking, which sends
+ * everything the app queued since the last call and takes in what arrived
+ * (one VM exit for the whole batch), then looks at readiness.  With nothing
+ * ready it blocks inside the network loop until a frame arrives, a TCP
+ * timer is due or the nearest clock deadline passes.  (Leaving the output
+ * to that blocking wait saves the first exit but measured slower with one
+ * connection: the send then comes just before the vCPU sleeps, and every
+ * request pays the host's wake-up; sent earlier, the next request is often
+ * there before the guest asks.)  Without sockets, stdin is waited for
+ * through the poll hypercall, which also carries the nearest deadline as
+ * its timeout.
  */
 #include "wasi_internal.h"
 
@@ -14,9 +26,11 @@
 #include <string.h>
 
 /* Subscriptions copied onto the stack below this count, to the heap above. */
-#define POLL_STACK_SUBS  16
+#define POLL_STACK_SUBS     16
 /* The longest single wait; a longer one is several in a row. */
-#define POLL_MAX_WAIT_NS (3600ull * 1000000000ull)
+#define POLL_MAX_WAIT_NS    (3600ull * 1000000000ull)
+/* Watching sockets and stdin at once: the network wait is cut to this to look at stdin. */
+#define POLL_STDIN_SLICE_NS (10ull * 1000000ull)
 
 struct poll_clocks {
 	uint64_t monotonic, wall, cpu; /* all read once, when the call began */
@@ -31,9 +45,11 @@ enum readiness {
 struct poll_outcome {
 	enum readiness readiness;
 	uint16_t error;
+	uint16_t flags; /* WASI_EVENTRW_HANGUP */
 	uint64_t nbytes;
 	uint64_t deadline; /* clock subscriptions: on the monotonic clock */
 	int is_clock;
+	int is_socket;
 };
 
 static uint64_t add_saturating(uint64_t a, uint64_t b)
@@ -95,6 +111,17 @@ static void fd_outcome(wasi_t *wasi, uint8_t type, uint32_t fd, struct poll_outc
 			out->nbytes = size > entry->offset ? size - entry->offset : 0;
 		}
 		return;
+	case WASI_FD_SOCKET: {
+		/* wasi_sock.c is linked whenever a socket can exist. */
+		struct wasi_sock_readiness r;
+		wasi_sock_readiness(entry, type, &r);
+		out->is_socket = 1;
+		out->readiness = r.ready ? READY : NOT_READY;
+		out->error = r.error;
+		out->flags = r.flags;
+		out->nbytes = r.nbytes;
+		return;
+	}
 	default:
 		out->error = WASI_EBADF;
 		return;
@@ -158,17 +185,29 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(wasi_t *wasi, uint32_t in_ptr, ui
 	struct poll_clocks start = {hedge_clock_monotonic_ns(), hedge_clock_wall_ns(),
 	                            hedge_clock_cpu_ns()};
 	uint64_t earliest = UINT64_MAX;
-	int wants_stdin = 0;
+	int wants_stdin = 0, wants_socket = 0;
 	struct poll_outcome o;
 	for (uint32_t i = 0; i < nsubscriptions; i++) {
-		outcome(wasi, subs + (uint64_t)i * WASI_SUBSCRIPTION_SIZE, &start, &o);
-		if (o.is_clock && !o.error && o.deadline < earliest)
-			earliest = o.deadline;
-		wants_stdin |= o.readiness == WAITS_FOR_STDIN;
+		const uint8_t *sub = subs + (uint64_t)i * WASI_SUBSCRIPTION_SIZE;
+		uint8_t tag = sub[WASI_SUB_TAG];
+		if (tag == WASI_EVENTTYPE_CLOCK) {
+			outcome(wasi, sub, &start, &o);
+			if (!o.error && o.deadline < earliest)
+				earliest = o.deadline;
+		} else if (tag == WASI_EVENTTYPE_FD_READ || tag == WASI_EVENTTYPE_FD_WRITE) {
+			/* Only what kinds are watched: readiness is asked for below. */
+			struct wasi_fd *entry = wasi_fd_get(wasi, wasi_load_u32(sub + WASI_SUB_FD));
+			wants_stdin |=
+			    entry && entry->kind == WASI_FD_STDIN && tag == WASI_EVENTTYPE_FD_READ;
+			wants_socket |= entry && entry->kind == WASI_FD_SOCKET;
+		}
 	}
+	/* Sends what the app queued and takes in what arrived, before looking. */
+	if (wants_socket)
+		wasi_sock_run_network(0);
 
 	int stdin_ready = wants_stdin && (hedge_poll(HEDGE_POLL_STDIN, 0) & HEDGE_POLL_STDIN);
-	uint64_t now = start.monotonic;
+	uint64_t now = wants_socket ? hedge_clock_monotonic_ns() : start.monotonic;
 	for (;;) {
 		int any = 0;
 		for (uint32_t i = 0; i < nsubscriptions && !any; i++) {
@@ -180,10 +219,19 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(wasi_t *wasi, uint32_t in_ptr, ui
 		uint64_t wait = earliest > now ? earliest - now : 0;
 		if (wait > POLL_MAX_WAIT_NS)
 			wait = POLL_MAX_WAIT_NS;
-		if (wants_stdin)
+		if (wants_socket) {
+			/* The network loop waits for frames only: stdin between slices. */
+			if (wants_stdin && wait > POLL_STDIN_SLICE_NS)
+				wait = POLL_STDIN_SLICE_NS;
+			wasi_sock_run_network(wait);
+			if (wants_stdin)
+				stdin_ready =
+				    (hedge_poll(HEDGE_POLL_STDIN, 0) & HEDGE_POLL_STDIN) != 0;
+		} else if (wants_stdin) {
 			stdin_ready = (hedge_poll(HEDGE_POLL_STDIN, wait) & HEDGE_POLL_STDIN) != 0;
-		else
+		} else {
 			hedge_sleep_ns(wait);
+		}
 		now = hedge_clock_monotonic_ns();
 	}
 
@@ -197,8 +245,10 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(wasi_t *wasi, uint32_t in_ptr, ui
 		memcpy(event + WASI_EVENT_USERDATA, sub + WASI_SUB_USERDATA, 8);
 		wasi_store_u16(event + WASI_EVENT_ERROR, o.error);
 		event[WASI_EVENT_TYPE] = sub[WASI_SUB_TAG];
-		if (!o.is_clock)
+		if (!o.is_clock) {
 			wasi_store_u64(event + WASI_EVENT_NBYTES, o.nbytes);
+			wasi_store_u16(event + WASI_EVENT_FLAGS, o.flags);
+		}
 		memcpy(events + (uint64_t)count * WASI_EVENT_SIZE, event, sizeof(event));
 		count++;
 	}

@@ -483,7 +483,7 @@ static void test_import_checks(void)
 
 static void test_hedge_import_table(void)
 {
-	CHECK(hedge_import_count == 46);
+	CHECK(hedge_import_count == 68);
 	for (size_t i = 0; i < hedge_import_count; i++) {
 		CHECK(strcmp(hedge_imports[i].module, "wasi_snapshot_preview1") == 0);
 		CHECK(strchr(hedge_imports[i].signature, ':') != NULL);
