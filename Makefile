@@ -235,7 +235,8 @@ bench: all
 
 format:
 	clang-format -i $(wildcard abi/*.h monitor/*.[ch] cli/*.[ch] guest/*.[ch] guest/include/*.h \
-		guest/lib/*.c examples/c/*.c tests/unit/*.[ch] fuzz/*.c bench/*.c)
+		guest/lib/*.c guest/net/*.[ch] guest/wasi/*.[ch] guest/wasm/*.[ch] toolchain/*.[ch] agent/*.[ch] \
+		examples/c/*.c tests/unit/*.[ch] fuzz/*.c bench/*.c)
 
 # Guest networking (lwIP, the ring driver, sockets) lives in its own fragment,
 # as does hedged, the node agent.

@@ -11,6 +11,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
+/* ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect: hedged's client */
+int cmd_agent(int argc, char **argv);
 
 /*
  * Parses a memory size such as "32M", "512MiB", "1G" or "65536" (bytes).

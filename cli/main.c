@@ -22,6 +22,9 @@ static void usage(FILE *out)
 	             "  vm        Status, pause, resume or snapshot a running VM\n"
 	             "  version   Print the version\n"
 	             "\n"
+	             "  ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect\n"
+	             "            Manage VMs through hedged, the node agent\n"
+	             "\n"
 	             "Run 'hedge COMMAND --help' for more information on a command.\n");
 }
 
@@ -52,6 +55,12 @@ int main(int argc, char **argv)
 		return cmd_build(argc - 1, argv + 1);
 	if (strcmp(cmd, "vm") == 0)
 		return cmd_vm(argc - 1, argv + 1);
+	static const char *const agent_cmds[] = {"ps",   "images", "create", "start",
+	                                         "stop", "kill",   "pause",  "resume",
+	                                         "rm",   "logs",   "inspect"};
+	for (size_t i = 0; i < sizeof(agent_cmds) / sizeof(agent_cmds[0]); i++)
+		if (strcmp(cmd, agent_cmds[i]) == 0)
+			return cmd_agent(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("hedge %s\n", HEDGE_VERSION);
 		return 0;

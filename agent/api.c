@@ -1,0 +1,1054 @@
+/*
+ * api.c - hedged's REST API: JSON over HTTP/1.1 on a unix socket, served by
+ * libmicrohttpd with a thread per connection (so that a streaming
+ * `logs?follow=1` or a slow stop blocks no one else).
+ *
+ * Every request is untrusted: bodies are size-limited, JSON is parsed
+ * strictly (unknown fields refused), names are checked before they reach a
+ * path, and every error is a 4xx/5xx with {"error":"one line"}.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "sha256.h"
+
+#define MAX_JSON_BODY (64u << 10)
+#define MAX_ARGS      256
+#define MAX_ARG_LEN   4096
+
+static struct MHD_Daemon *daemon_;
+static unsigned long long request_counts[600];
+
+struct req {
+	char *body;
+	size_t len, cap, limit;
+	int too_big;
+};
+
+/* --- responses ------------------------------------------------------------------------- */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char *type,
+                                 const char *body)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result rc = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	if (code < 600)
+		__atomic_add_fetch(&request_counts[code], 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+/* Sends obj (and drops it) as one line of JSON. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!text)
+		return send_text(c, 500, "application/json", "{\"error\":\"out of memory\"}\n");
+	size_t n = strlen(text);
+	char *line = malloc(n + 2);
+	enum MHD_Result rc;
+	if (!line) {
+		rc = send_text(c, 500, "application/json", "{\"error\":\"out of memory\"}\n");
+	} else {
+		memcpy(line, text, n);
+		memcpy(line + n, "\n", 2);
+		rc = send_text(c, code, "application/json", line);
+		free(line);
+	}
+	free(text);
+	return rc;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* One line, whatever the reason quotes (e.g. a build's error output). */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return send_json(c, code, json_pack("{s:s}", "error", msg));
+}
+
+/* --- images ---------------------------------------------------------------------------- */
+
+static json_t *image_json(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "id", sqlite3_column_text(st, 0), "kind",
+	                 sqlite3_column_text(st, 1), "size",
+	                 (json_int_t)sqlite3_column_int64(st, 2), "created_at",
+	                 (json_int_t)sqlite3_column_int64(st, 3));
+}
+
+/*
+ * An image is named by its sha256 or a unique prefix of at least 6 hex
+ * digits (as docker does).  Fills id; 0, 404 or 409 (ambiguous), 400 (bad).
+ */
+static int resolve_image_locked(const char *ref, char id[SHA256_HEX_LEN + 1])
+{
+	size_t n = strlen(ref);
+	if (n < 6 || n > SHA256_HEX_LEN || strspn(ref, "0123456789abcdef") != n)
+		return 400;
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db, "SELECT id FROM images WHERE substr(id,1,?2)=?1 LIMIT 2", -1,
+	                   &st, NULL);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, (int)n);
+	int found = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (found++ == 0)
+			snprintf(id, SHA256_HEX_LEN + 1, "%s", sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return found == 1 ? 0 : found == 0 ? 404 : 409;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	int rc = fsync(fd);
+	return close(fd) | rc;
+}
+
+/* Runs `hedge build -q WASM -o OUT`; 0, or -1 with the first line of its complaint. */
+static int build_wasm(const char *wasm, const char *out, char *err, size_t errlen)
+{
+	char errfile[PATH_MAX + 128];
+	if (snprintf(errfile, sizeof(errfile), "%s.err", out) >= (int)sizeof(errfile))
+		return -1;
+	int efd = open(errfile, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (efd < 0) {
+		snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int nfd = open("/dev/null", O_RDWR);
+		dup2(nfd, 0);
+		dup2(nfd, 1);
+		dup2(efd, 2);
+		execl(agent.hedge_bin, agent.hedge_bin, "build", "-q", wasm, "-o", out,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int status = -1;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	char line[300] = "";
+	ssize_t n = pread(efd, line, sizeof(line) - 1, 0);
+	line[n > 0 ? n : 0] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	close(efd);
+	unlink(errfile);
+	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot build the wasm module: %s",
+	         line[0] ? line : "hedge build failed");
+	return -1;
+}
+
+static enum MHD_Result post_image(struct MHD_Connection *c, struct req *rq)
+{
+	const char *kind;
+	if (rq->len >= 4 && !memcmp(rq->body,
+	                            "\x7f"
+	                            "ELF",
+	                            4))
+		kind = "hvt";
+	else if (rq->len >= 8 && !memcmp(rq->body, "\0asm", 4))
+		kind = "wasm";
+	else
+		return send_error(c, 415, "body is neither an ELF image (.hvt) nor a wasm module");
+	uint8_t digest[SHA256_DIGEST_LEN];
+	char id[SHA256_HEX_LEN + 1];
+	sha256(rq->body, rq->len, digest);
+	sha256_hex(digest, id);
+	id[SHA256_HEX_LEN] = '\0';
+
+	/* Written under a temporary name and renamed: readers never see half a file. */
+	char final_hvt[PATH_MAX + 96], src[PATH_MAX + 96], tmp[PATH_MAX + 96], err[400];
+	snprintf(final_hvt, sizeof(final_hvt), "%s/images/%s.hvt", agent.state_dir, id);
+	snprintf(src, sizeof(src), "%s/images/%s.%s", agent.state_dir, id, kind);
+	snprintf(tmp, sizeof(tmp), "%s/images/.tmp-%s-%ld-%lx", agent.state_dir, id, (long)getpid(),
+	         (unsigned long)pthread_self());
+	if (write_file(tmp, rq->body, rq->len) || rename(tmp, src)) {
+		unlink(tmp);
+		return send_error(c, 500, "cannot store the image: %s", strerror(errno));
+	}
+	if (!strcmp(kind, "wasm") && access(final_hvt, R_OK)) {
+		if (build_wasm(src, tmp, err, sizeof(err)) || rename(tmp, final_hvt)) {
+			unlink(tmp);
+			unlink(src);
+			return send_error(c, 422, "%s", err);
+		}
+	}
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db,
+	                   "INSERT OR IGNORE INTO images(id, kind, size, path, created_at) "
+	                   "VALUES(?1, ?2, ?3, ?4, ?5)",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)rq->len);
+	sqlite3_bind_text(st, 4, final_hvt, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)wall_ms());
+	int rc = sqlite3_step(st);
+	int created = sqlite3_changes(agent.db) > 0;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	if (rc != SQLITE_DONE)
+		return send_error(c, 500, "database: %s", sqlite3_errmsg(agent.db));
+	return send_json(
+	    c, created ? 201 : 200,
+	    json_pack("{s:s, s:s, s:I}", "id", id, "kind", kind, "size", (json_int_t)rq->len));
+}
+
+static enum MHD_Result images_route(struct MHD_Connection *c, const char *method, const char *ref,
+                                    struct req *rq)
+{
+	if (!ref) {
+		if (!strcmp(method, "POST"))
+			return post_image(c, rq);
+		if (strcmp(method, "GET"))
+			return send_error(c, 405, "method %s not allowed on /images", method);
+		json_t *arr = json_array();
+		sqlite3_stmt *st;
+		pthread_mutex_lock(&agent.lock);
+		sqlite3_prepare_v2(
+		    agent.db, "SELECT id, kind, size, created_at FROM images ORDER BY created_at",
+		    -1, &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(arr, image_json(st));
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&agent.lock);
+		return send_json(c, 200, arr);
+	}
+	char id[SHA256_HEX_LEN + 1];
+	pthread_mutex_lock(&agent.lock);
+	int rc = resolve_image_locked(ref, id);
+	if (rc) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, rc == 400 ? 400 : rc,
+		                  rc == 400   ? "bad image id (hex sha256 or a prefix of 6 or more)"
+		                  : rc == 404 ? "no such image: %s"
+		                              : "ambiguous image id: %s",
+		                  ref);
+	}
+	sqlite3_stmt *st;
+	json_t *out = NULL;
+	if (!strcmp(method, "GET")) {
+		sqlite3_prepare_v2(agent.db,
+		                   "SELECT id, kind, size, created_at, "
+		                   "(SELECT count(*) FROM vms WHERE image=images.id) FROM images "
+		                   "WHERE id=?1",
+		                   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			out = image_json(st);
+			json_object_set_new(out, "vms", json_integer(sqlite3_column_int64(st, 4)));
+		}
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&agent.lock);
+		return out ? send_json(c, 200, out) : send_error(c, 404, "no such image: %s", ref);
+	}
+	if (strcmp(method, "DELETE")) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 405, "method %s not allowed on an image", method);
+	}
+	sqlite3_prepare_v2(agent.db, "SELECT count(*) FROM vms WHERE image=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	int users = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
+	sqlite3_finalize(st);
+	if (users) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "image %.12s is used by %d VM(s)", id, users);
+	}
+	sqlite3_prepare_v2(agent.db, "DELETE FROM images WHERE id=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	char path[PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/images/%s.hvt", agent.state_dir, id);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/images/%s.wasm", agent.state_dir, id);
+	unlink(path);
+	pthread_mutex_unlock(&agent.lock);
+	return send_json(c, 200, json_pack("{s:s}", "deleted", id));
+}
+
+/* --- VMs ------------------------------------------------------------------------------- */
+
+#define VM_COLUMNS                                                                           \
+	"name, image, mem, args, env, restart, state, pid, exit_code, exit_signal, reason, " \
+	"created_at, started_at, finished_at, boot_ms, restarts, supervisor_pid"
+
+static json_t *nullable_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+	           ? json_null()
+	           : json_integer(sqlite3_column_int64(st, col));
+}
+
+static json_t *vm_json(sqlite3_stmt *st)
+{
+	const char *state = (const char *)sqlite3_column_text(st, 6);
+	int up =
+	    !strcmp(state, "running") || !strcmp(state, "paused") || !strcmp(state, "stopping");
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 0)));
+	json_object_set_new(o, "image", json_string((const char *)sqlite3_column_text(st, 1)));
+	json_object_set_new(o, "mem", json_integer(sqlite3_column_int64(st, 2)));
+	json_object_set_new(o, "args",
+	                    json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL));
+	json_object_set_new(o, "env",
+	                    json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL));
+	json_object_set_new(o, "restart", json_string((const char *)sqlite3_column_text(st, 5)));
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "pid", nullable_int(st, 7));
+	json_object_set_new(o, "exit_code", nullable_int(st, 8));
+	json_object_set_new(o, "exit_signal", nullable_int(st, 9));
+	json_object_set_new(o, "reason",
+	                    sqlite3_column_type(st, 10) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_string((const char *)sqlite3_column_text(st, 10)));
+	json_object_set_new(o, "created_at", nullable_int(st, 11));
+	json_object_set_new(o, "started_at", nullable_int(st, 12));
+	json_object_set_new(o, "finished_at", nullable_int(st, 13));
+	json_object_set_new(
+	    o, "uptime_ms",
+	    up ? json_integer((json_int_t)(wall_ms() - (uint64_t)sqlite3_column_int64(st, 12)))
+	       : json_null());
+	json_object_set_new(o, "boot_ms",
+	                    sqlite3_column_type(st, 14) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_real(sqlite3_column_double(st, 14)));
+	json_object_set_new(o, "restarts", json_integer(sqlite3_column_int(st, 15)));
+	if (up)
+		json_object_set_new(
+		    o, "supervised",
+		    json_string(sqlite3_column_int64(st, 16) == getpid() ? "child" : "adopted"));
+	return o;
+}
+
+/* The VM as JSON, or NULL if there is none; with agent.lock held. */
+static json_t *vm_get_locked(const char *name)
+{
+	sqlite3_stmt *st;
+	json_t *o = NULL;
+	sqlite3_prepare_v2(agent.db, "SELECT " VM_COLUMNS " FROM vms WHERE name=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = vm_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+static const char *vm_state_locked(const char *name, char *buf, size_t len, pid_t *pid)
+{
+	sqlite3_stmt *st;
+	const char *state = NULL;
+	sqlite3_prepare_v2(agent.db, "SELECT state, pid FROM vms WHERE name=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
+		if (pid)
+			*pid = (pid_t)sqlite3_column_int64(st, 1);
+		state = buf;
+	}
+	sqlite3_finalize(st);
+	return state;
+}
+
+static int parse_mem(json_t *v, uint64_t *out)
+{
+	uint64_t bytes;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) <= 0)
+			return -1;
+		bytes = (uint64_t)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(s, &end, 10);
+		if (errno || end == s || s[0] == '-' || n == 0)
+			return -1;
+		unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+		end += shift != 0;
+		if (*end || n > MAX_VM_MEM >> shift)
+			return -1;
+		bytes = n << shift;
+	} else {
+		return -1;
+	}
+	if (bytes > MAX_VM_MEM)
+		return -1;
+	/* As hedge run does: whole 2 MiB pages. */
+	*out = (bytes + (2u << 20) - 1) & ~((uint64_t)(2u << 20) - 1);
+	return 0;
+}
+
+/* Checks a JSON array of strings; NULL or the reason it is refused. */
+static const char *check_strings(json_t *arr, int env)
+{
+	if (!json_is_array(arr))
+		return "must be an array of strings";
+	if (json_array_size(arr) > MAX_ARGS)
+		return "has too many entries (256 at most)";
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v))
+			return "must be an array of strings";
+		const char *s = json_string_value(v);
+		if (strlen(s) != json_string_length(v) || strlen(s) > MAX_ARG_LEN)
+			return "has a string with NUL or longer than 4096 bytes";
+		if (env && (!strchr(s, '=') || s[0] == '='))
+			return "entries must be K=V";
+	}
+	return NULL;
+}
+
+static enum MHD_Result post_vm(struct MHD_Connection *c, struct req *rq)
+{
+	json_error_t jerr;
+	json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body)
+		return send_error(c, 400, "malformed JSON: %s (line %d)", jerr.text, jerr.line);
+	enum MHD_Result r;
+	if (!json_is_object(body)) {
+		r = send_error(c, 400, "the body must be a JSON object");
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		static const char *const known[] = {"name", "image", "mem",
+		                                    "args", "env",   "restart"};
+		int ok = 0;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok |= !strcmp(key, known[k]);
+		if (!ok) {
+			r = send_error(
+			    c, 400,
+			    "unknown field \"%.64s\" (name, image, mem, args, env, restart)", key);
+			goto out;
+		}
+	}
+	json_t *jname = json_object_get(body, "name"), *jimage = json_object_get(body, "image");
+	if (!json_is_string(jname) || !json_is_string(jimage)) {
+		r = send_error(c, 400, "\"name\" and \"image\" are required strings");
+		goto out;
+	}
+	const char *name = json_string_value(jname);
+	if (strlen(name) != json_string_length(jname) || !vm_name_valid(name)) {
+		r = send_error(c, 400,
+		               "bad VM name: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'");
+		goto out;
+	}
+	json_t *jargs = json_object_get(body, "args"), *jenv = json_object_get(body, "env");
+	const char *why;
+	if (jargs && (why = check_strings(jargs, 0))) {
+		r = send_error(c, 400, "\"args\" %s", why);
+		goto out;
+	}
+	if (jenv && (why = check_strings(jenv, 1))) {
+		r = send_error(c, 400, "\"env\" %s", why);
+		goto out;
+	}
+	json_t *jrestart = json_object_get(body, "restart");
+	const char *restart = jrestart ? json_string_value(jrestart) : "no";
+	if (!restart ||
+	    (strcmp(restart, "no") && strcmp(restart, "on-failure") && strcmp(restart, "always"))) {
+		r = send_error(c, 400, "\"restart\" must be \"no\", \"on-failure\" or \"always\"");
+		goto out;
+	}
+	uint64_t mem = 0;
+	json_t *jmem = json_object_get(body, "mem");
+	if (jmem && parse_mem(jmem, &mem)) {
+		r = send_error(c, 400, "\"mem\" must be bytes or a size like \"64M\", at most 16G");
+		goto out;
+	}
+	char sock[PATH_MAX + 96];
+	vm_sock_path(name, sock, sizeof(sock));
+	if (strlen(sock) >= 108) {
+		r = send_error(c, 422, "VM name too long for a socket under %s", agent.state_dir);
+		goto out;
+	}
+	uint64_t total;
+	node_mem_available(&total);
+	if (mem > total) {
+		r = send_error(c, 422, "\"mem\" is more than the node's %llu MiB",
+		               (unsigned long long)(total >> 20));
+		goto out;
+	}
+	char *args = jargs ? json_dumps(jargs, JSON_COMPACT) : strdup("[]");
+	char *env = jenv ? json_dumps(jenv, JSON_COMPACT) : strdup("[]");
+	if (!args || !env) {
+		free(args);
+		free(env);
+		r = send_error(c, 500, "out of memory");
+		goto out;
+	}
+
+	pthread_mutex_lock(&agent.lock);
+	char id[SHA256_HEX_LEN + 1], kind[8] = "hvt";
+	int rc = resolve_image_locked(json_string_value(jimage), id);
+	if (rc) {
+		pthread_mutex_unlock(&agent.lock);
+		r = send_error(c, rc == 409 ? 409 : 422, "%s image: %.80s",
+		               rc == 409 ? "ambiguous" : "no such", json_string_value(jimage));
+		goto out2;
+	}
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db, "SELECT kind FROM images WHERE id=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (!mem)
+		mem = strcmp(kind, "wasm") ? DEFAULT_VM_MEM : DEFAULT_WASM_MEM;
+	sqlite3_prepare_v2(
+	    agent.db,
+	    "INSERT INTO vms(name, image, mem, args, env, restart, state, created_at) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'created', ?7)",
+	    -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)mem);
+	sqlite3_bind_text(st, 4, args, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, env, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, restart, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)wall_ms());
+	rc = sqlite3_step(st);
+	int ext = sqlite3_extended_errcode(agent.db);
+	sqlite3_finalize(st);
+	json_t *vm = rc == SQLITE_DONE ? vm_get_locked(name) : NULL;
+	pthread_mutex_unlock(&agent.lock);
+	if (rc == SQLITE_DONE)
+		r = send_json(c, 201, vm);
+	else if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		r = send_error(c, 409, "a VM named %s exists", name);
+	else
+		r = send_error(c, 500, "database: %s", sqlite3_errstr(ext));
+out2:
+	free(args);
+	free(env);
+out:
+	json_decref(body);
+	return r;
+}
+
+/* Waits (without the lock) until the VM leaves state, at most ms; returns its state. */
+static void wait_state_change(const char *name, const char *from, unsigned ms)
+{
+	uint64_t end = mono_ms() + ms;
+	char buf[16];
+	while (mono_ms() < end && !agent.quit) {
+		pthread_mutex_lock(&agent.lock);
+		const char *s = vm_state_locked(name, buf, sizeof(buf), NULL);
+		int same = s && !strcmp(s, from);
+		pthread_mutex_unlock(&agent.lock);
+		if (!same)
+			return;
+		usleep(10000);
+	}
+}
+
+static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
+{
+	char err[400], buf[16];
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), NULL);
+	if (!state) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 404, "no such VM: %s", name);
+	}
+	if (strcmp(state, "created") && strcmp(state, "exited")) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "VM %s is %s", name, state);
+	}
+	int rc = vm_spawn_locked(name, err, sizeof(err));
+	pthread_mutex_unlock(&agent.lock);
+	if (rc)
+		return send_error(c, (unsigned)rc, "%s", err);
+
+	/* Boot time: from the spawn until the VM's control socket answers. */
+	uint64_t t0 = mono_ms();
+	char answer[256];
+	while (mono_ms() - t0 < 10000) {
+		if (vm_control(name, "{\"op\":\"status\"}\n", answer, sizeof(answer), 500) == 0) {
+			pthread_mutex_lock(&agent.lock);
+			sqlite3_stmt *st;
+			sqlite3_prepare_v2(
+			    agent.db, "UPDATE vms SET boot_ms=?2 WHERE name=?1 AND state='running'",
+			    -1, &st, NULL);
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_double(st, 2, (double)(mono_ms() - t0));
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+			pthread_mutex_unlock(&agent.lock);
+			break;
+		}
+		pthread_mutex_lock(&agent.lock);
+		const char *s = vm_state_locked(name, buf, sizeof(buf), NULL);
+		int running = s && !strcmp(s, "running");
+		pthread_mutex_unlock(&agent.lock);
+		if (!running)
+			break; /* ended already (a bad image, or a short program) */
+		usleep(2000);
+	}
+	pthread_mutex_lock(&agent.lock);
+	json_t *vm = vm_get_locked(name);
+	pthread_mutex_unlock(&agent.lock);
+	return vm ? send_json(c, 200, vm) : send_error(c, 404, "no such VM: %s", name);
+}
+
+static enum MHD_Result vm_stop(struct MHD_Connection *c, const char *name, int hard)
+{
+	char buf[16];
+	pid_t pid = 0;
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), &pid);
+	if (!state) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 404, "no such VM: %s", name);
+	}
+	sqlite3_stmt *st;
+	if (!strcmp(state, "restarting")) {
+		sqlite3_prepare_v2(agent.db, "UPDATE vms SET state='exited' WHERE name=?1", -1, &st,
+		                   NULL);
+	} else if ((!strcmp(state, "running") || !strcmp(state, "paused") ||
+	            (hard && !strcmp(state, "stopping"))) &&
+	           pid > 0) {
+		/* The supervisor sends SIGKILL at the deadline and marks the VM exited when reaped.
+		 */
+		sqlite3_prepare_v2(
+		    agent.db, "UPDATE vms SET state='stopping', stop_deadline=?2 WHERE name=?1", -1,
+		    &st, NULL);
+		sqlite3_bind_int64(st, 2,
+		                   (sqlite3_int64)(mono_ms() + (hard ? 0 : agent.stop_timeout_ms)));
+		kill(-pid, hard ? SIGKILL : SIGTERM);
+		/* A paused vCPU still dies by signal; nothing in the guest needs to run. */
+	} else {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "VM %s is %s", name, state);
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	wait_state_change(name, "stopping", agent.stop_timeout_ms + 3000);
+	pthread_mutex_lock(&agent.lock);
+	json_t *vm = vm_get_locked(name);
+	pthread_mutex_unlock(&agent.lock);
+	return vm ? send_json(c, 200, vm) : send_error(c, 404, "no such VM: %s", name);
+}
+
+static enum MHD_Result vm_pause_resume(struct MHD_Connection *c, const char *name, int pause)
+{
+	char buf[16], answer[512];
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), NULL);
+	if (!state) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 404, "no such VM: %s", name);
+	}
+	if (strcmp(state, pause ? "running" : "paused")) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "VM %s is %s", name, state);
+	}
+	/* Under the lock: a concurrent stop or second pause must wait for the answer. */
+	int rc = vm_control(name, pause ? "{\"op\":\"pause\"}\n" : "{\"op\":\"resume\"}\n", answer,
+	                    sizeof(answer), 5000);
+	if (rc == 0 && !strstr(answer, "\"error\"")) {
+		sqlite3_stmt *st;
+		sqlite3_prepare_v2(agent.db, "UPDATE vms SET state=?2 WHERE name=?1", -1, &st,
+		                   NULL);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, pause ? "paused" : "running", -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	json_t *vm = vm_get_locked(name);
+	pthread_mutex_unlock(&agent.lock);
+	if (rc) {
+		json_decref(vm);
+		return send_error(c, 502, "VM %s's control socket does not answer", name);
+	}
+	if (strstr(answer, "\"error\"")) {
+		json_decref(vm);
+		return send_error(c, 409, "the VM refused: %.300s", answer);
+	}
+	return send_json(c, 200, vm);
+}
+
+static enum MHD_Result vm_delete(struct MHD_Connection *c, const char *name)
+{
+	char buf[16];
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), NULL);
+	if (!state) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 404, "no such VM: %s", name);
+	}
+	if (strcmp(state, "created") && strcmp(state, "exited")) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "VM %s is %s: stop it first", name, state);
+	}
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db, "DELETE FROM vms WHERE name=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	char path[PATH_MAX + 96];
+	vm_log_path(name, path, sizeof(path));
+	unlink(path);
+	vm_sock_path(name, path, sizeof(path));
+	unlink(path);
+	pthread_mutex_unlock(&agent.lock);
+	return send_json(c, 200, json_pack("{s:s}", "deleted", name));
+}
+
+struct log_stream {
+	int fd;
+	char name[VM_NAME_MAX + 1];
+};
+
+/* Streams the log; at its end waits for more while the VM may still write. */
+static ssize_t log_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct log_stream *ls = cls;
+	for (;;) {
+		ssize_t n = pread(ls->fd, buf, max, (off_t)pos);
+		if (n > 0)
+			return n;
+		if (n < 0 && errno != EINTR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		char st[16];
+		pthread_mutex_lock(&agent.lock);
+		const char *s = vm_state_locked(ls->name, st, sizeof(st), NULL);
+		int live = s && strcmp(s, "created") && strcmp(s, "exited");
+		pthread_mutex_unlock(&agent.lock);
+		if (!live || agent.quit) {
+			/* One more read: the VM's last words may have landed meanwhile. */
+			n = pread(ls->fd, buf, max, (off_t)pos);
+			return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		usleep(50000);
+	}
+}
+
+static void log_free(void *cls)
+{
+	struct log_stream *ls = cls;
+	close(ls->fd);
+	free(ls);
+}
+
+static enum MHD_Result vm_logs(struct MHD_Connection *c, const char *name)
+{
+	char buf[16], path[PATH_MAX + 96];
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), NULL);
+	pthread_mutex_unlock(&agent.lock);
+	if (!state)
+		return send_error(c, 404, "no such VM: %s", name);
+	vm_log_path(name, path, sizeof(path));
+	const char *follow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return send_text(c, 200, "text/plain", ""); /* never started: no output yet */
+	struct MHD_Response *r;
+	if (follow && (!strcmp(follow, "1") || !strcmp(follow, "true"))) {
+		struct log_stream *ls = calloc(1, sizeof(*ls));
+		if (!ls) {
+			close(fd);
+			return send_error(c, 500, "out of memory");
+		}
+		ls->fd = fd;
+		snprintf(ls->name, sizeof(ls->name), "%s", name);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, log_read, ls,
+		                                      log_free);
+	} else {
+		struct stat sb;
+		fstat(fd, &sb);
+		r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	}
+	MHD_add_response_header(r, "Content-Type", "text/plain");
+	enum MHD_Result rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	__atomic_add_fetch(&request_counts[200], 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static enum MHD_Result vms_route(struct MHD_Connection *c, const char *method, const char *name,
+                                 const char *action, struct req *rq)
+{
+	if (!name) {
+		if (!strcmp(method, "POST"))
+			return post_vm(c, rq);
+		if (strcmp(method, "GET"))
+			return send_error(c, 405, "method %s not allowed on /vms", method);
+		json_t *arr = json_array();
+		sqlite3_stmt *st;
+		pthread_mutex_lock(&agent.lock);
+		sqlite3_prepare_v2(agent.db,
+		                   "SELECT " VM_COLUMNS " FROM vms ORDER BY created_at, name", -1,
+		                   &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(arr, vm_json(st));
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&agent.lock);
+		return send_json(c, 200, arr);
+	}
+	if (!vm_name_valid(name))
+		return send_error(c, 400, "bad VM name");
+	if (!action) {
+		if (!strcmp(method, "DELETE"))
+			return vm_delete(c, name);
+		if (strcmp(method, "GET"))
+			return send_error(c, 405, "method %s not allowed on a VM", method);
+		pthread_mutex_lock(&agent.lock);
+		json_t *vm = vm_get_locked(name);
+		pthread_mutex_unlock(&agent.lock);
+		return vm ? send_json(c, 200, vm) : send_error(c, 404, "no such VM: %s", name);
+	}
+	if (!strcmp(action, "logs"))
+		return strcmp(method, "GET") ? send_error(c, 405, "logs takes GET")
+		                             : vm_logs(c, name);
+	if (strcmp(method, "POST"))
+		return send_error(c, 405, "%s takes POST", action);
+	if (!strcmp(action, "start"))
+		return vm_start(c, name);
+	if (!strcmp(action, "stop"))
+		return vm_stop(c, name, 0);
+	if (!strcmp(action, "kill"))
+		return vm_stop(c, name, 1);
+	if (!strcmp(action, "pause"))
+		return vm_pause_resume(c, name, 1);
+	if (!strcmp(action, "resume"))
+		return vm_pause_resume(c, name, 0);
+	return send_error(c, 404, "unknown action %.32s (start stop kill pause resume logs)",
+	                  action);
+}
+
+/* --- node, metrics, OpenAPI ------------------------------------------------------------ */
+
+static const char *const all_states[] = {"created",  "running", "paused",
+                                         "stopping", "exited",  "restarting"};
+#define NSTATES (sizeof(all_states) / sizeof(all_states[0]))
+
+static void count_states(long long counts[NSTATES])
+{
+	sqlite3_stmt *st;
+	memset(counts, 0, NSTATES * sizeof(counts[0]));
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_prepare_v2(agent.db, "SELECT state, count(*) FROM vms GROUP BY state", -1, &st,
+	                   NULL);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (size_t i = 0; i < NSTATES; i++)
+			if (!strcmp((const char *)sqlite3_column_text(st, 0), all_states[i]))
+				counts[i] = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+}
+
+static enum MHD_Result get_node(struct MHD_Connection *c)
+{
+	long long counts[NSTATES];
+	count_states(counts);
+	json_t *vms = json_object();
+	for (size_t i = 0; i < NSTATES; i++)
+		json_object_set_new(vms, all_states[i], json_integer(counts[i]));
+	uint64_t total, avail = node_mem_available(&total);
+	return send_json(c, 200,
+	                 json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "version", HEDGED_VERSION,
+	                           "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "mem_total",
+	                           (json_int_t)total, "mem_available", (json_int_t)avail,
+	                           "vm_mem_limit", (json_int_t)agent.max_vm_mem, "kvm",
+	                           access("/dev/kvm", R_OK | W_OK) == 0, "vms", vms));
+}
+
+static enum MHD_Result get_metrics(struct MHD_Connection *c)
+{
+	long long counts[NSTATES];
+	count_states(counts);
+	size_t cap = 8192, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return send_error(c, 500, "out of memory");
+	len += (size_t)snprintf(out + len, cap - len,
+	                        "# HELP hedge_vms VMs known to hedged, by state.\n"
+	                        "# TYPE hedge_vms gauge\n");
+	for (size_t i = 0; i < NSTATES; i++)
+		len += (size_t)snprintf(out + len, cap - len, "hedge_vms{state=\"%s\"} %lld\n",
+		                        all_states[i], counts[i]);
+	len += (size_t)snprintf(out + len, cap - len,
+	                        "# HELP hedge_api_requests_total API requests answered, by "
+	                        "HTTP status.\n# TYPE hedge_api_requests_total counter\n");
+	for (unsigned code = 100; code < 600 && len < cap - 100; code++) {
+		unsigned long long n = __atomic_load_n(&request_counts[code], __ATOMIC_RELAXED);
+		if (n)
+			len += (size_t)snprintf(out + len, cap - len,
+			                        "hedge_api_requests_total{code=\"%u\"} %llu\n",
+			                        code, n);
+	}
+	uint64_t total, avail = node_mem_available(&total);
+	snprintf(out + len, cap - len,
+	         "# TYPE hedge_node_memory_available_bytes gauge\n"
+	         "hedge_node_memory_available_bytes %llu\n",
+	         (unsigned long long)avail);
+	enum MHD_Result rc = send_text(c, 200, "text/plain; version=0.0.4", out);
+	free(out);
+	return rc;
+}
+
+static const char openapi[] =
+#include "openapi.inc"
+    ;
+
+/* --- dispatch -------------------------------------------------------------------------- */
+
+static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
+                             struct req *rq)
+{
+	if (rq->too_big)
+		return send_error(c, 413, "request body larger than %zu bytes", rq->limit);
+	char path[512];
+	if (strlen(url) >= sizeof(path))
+		return send_error(c, 414, "URL too long");
+	snprintf(path, sizeof(path), "%s", url);
+	char *parts[4] = {0};
+	int n = 0;
+	for (char *save, *tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (n == 4)
+			return send_error(c, 404, "no such route: %.100s", url);
+		parts[n++] = tok;
+	}
+	int get = !strcmp(method, "GET");
+	if (n == 1 && !strcmp(parts[0], "node") && get)
+		return get_node(c);
+	if (n == 1 && !strcmp(parts[0], "metrics") && get)
+		return get_metrics(c);
+	if (n == 1 && !strcmp(parts[0], "openapi.json") && get)
+		return send_text(c, 200, "application/json", openapi);
+	if (n >= 1 && n <= 2 && !strcmp(parts[0], "images"))
+		return images_route(c, method, parts[1], rq);
+	if (n >= 1 && n <= 3 && !strcmp(parts[0], "vms"))
+		return vms_route(c, method, parts[1], parts[2], rq);
+	return send_error(c, 404, "no such route: %s %.100s", method, url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	struct req *rq = *con_cls;
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		rq->limit = !strncmp(url, "/images", 7) ? agent.max_image_bytes : MAX_JSON_BODY;
+		*con_cls = rq;
+		/* Refused before it is read when the client announces its size. */
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > rq->limit)
+			rq->too_big = 1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!rq->too_big && rq->len + *upload_size > rq->limit)
+			rq->too_big = 1;
+		if (!rq->too_big) {
+			if (rq->len + *upload_size > rq->cap) {
+				size_t cap = rq->cap ? rq->cap : 4096;
+				while (cap < rq->len + *upload_size)
+					cap *= 2;
+				char *b = realloc(rq->body, cap);
+				if (!b)
+					return MHD_NO;
+				rq->body = b;
+				rq->cap = cap;
+			}
+			memcpy(rq->body + rq->len, upload_data, *upload_size);
+			rq->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return route(c, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct req *rq = *con_cls;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+int api_start(int listen_fd, char *err, size_t errlen)
+{
+	daemon_ = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
+	    NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+	if (!daemon_) {
+		snprintf(err, errlen, "cannot start the HTTP server");
+		return -1;
+	}
+	return 0;
+}
+
+void api_stop(void)
+{
+	if (daemon_)
+		MHD_stop_daemon(daemon_);
+}

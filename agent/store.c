@@ -1,0 +1,58 @@
+/*
+ * store.c - hedged's state in SQLite: the images it holds and the VMs it
+ * supervises.  The database is the source of truth, so a restarted agent
+ * knows every VM, its last pid and what it was asked to do.
+ */
+#include <stdio.h>
+
+#include "agent.h"
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS images ("
+    " id TEXT PRIMARY KEY," /* sha256 of the uploaded bytes, hex */
+    " kind TEXT NOT NULL,"  /* hvt or wasm */
+    " size INTEGER NOT NULL,"
+    " path TEXT NOT NULL," /* the bootable .hvt */
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vms ("
+    " name TEXT PRIMARY KEY,"
+    " image TEXT NOT NULL REFERENCES images(id),"
+    " mem INTEGER NOT NULL,"
+    " args TEXT NOT NULL," /* JSON arrays of strings */
+    " env TEXT NOT NULL,"
+    " restart TEXT NOT NULL,"
+    " state TEXT NOT NULL," /* created running paused stopping restarting exited */
+    " pid INTEGER,"
+    " supervisor_pid INTEGER," /* the hedged that spawned it: its child or adopted */
+    " exit_code INTEGER,"
+    " exit_signal INTEGER,"
+    " reason TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " started_at INTEGER,"
+    " finished_at INTEGER,"
+    " boot_ms REAL,"
+    " restarts INTEGER NOT NULL DEFAULT 0,"
+    " restart_at INTEGER,"
+    " stop_deadline INTEGER);";
+
+int store_open(char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/hedged.db", agent.state_dir);
+	if (sqlite3_open_v2(path, &agent.db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(agent.db));
+		return -1;
+	}
+	sqlite3_busy_timeout(agent.db, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(agent.db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,421 @@
+/*
+ * vms.c - supervising VMs: each is a `hedge run` process in its own session,
+ * so it survives hedged and a signal to its process group reaches only it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_ARGV 600
+
+int vm_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	/* A leading dot would allow "." and ".." and hidden files in DIR/vms. */
+	if (n == 0 || n > VM_NAME_MAX || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void vm_sock_path(const char *name, char *out, size_t len)
+{
+	/* Truncation is refused when the VM is created (see post_vm). */
+	if (snprintf(out, len, "%s/vms/%s.sock", agent.state_dir, name) >= (int)len)
+		out[0] = '\0';
+}
+
+void vm_log_path(const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/vms/%s.log", agent.state_dir, name);
+}
+
+uint64_t node_mem_available(uint64_t *total)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kb, avail = 0, tot = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			avail = kb * 1024;
+		else if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			tot = kb * 1024;
+	}
+	if (f)
+		fclose(f);
+	if (total)
+		*total = tot;
+	return avail;
+}
+
+int vm_control(const char *name, const char *request, char *answer, size_t len, int timeout_ms)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	vm_sock_path(name, addr.sun_path, sizeof(addr.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
+		close(fd);
+		return -1;
+	}
+	size_t got = 0;
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	while (got < len - 1) {
+		uint64_t now = mono_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
+			break;
+		ssize_t n = read(fd, answer + got, len - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		answer[got] = '\0';
+		char *nl = strchr(answer, '\n');
+		if (nl) {
+			*nl = '\0';
+			close(fd);
+			return 0;
+		}
+	}
+	close(fd);
+	return -1;
+}
+
+static int exec_sql(const char *sql, const char *name, sqlite3_int64 a, sqlite3_int64 b)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(agent.db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void set_exited_locked(const char *name, const char *reason)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(agent.db,
+	                       "UPDATE vms SET state='exited', pid=NULL, reason=?2 WHERE name=?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+/* Memory of VMs that hold it now (all but created and exited), other than name's. */
+static uint64_t mem_in_use(const char *name)
+{
+	sqlite3_stmt *st;
+	uint64_t sum = 0;
+	if (sqlite3_prepare_v2(agent.db,
+	                       "SELECT coalesce(sum(mem),0) FROM vms WHERE name<>?1 AND state IN "
+	                       "('running','paused','stopping','restarting')",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			sum = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return sum;
+}
+
+/* Appends the strings of a JSON array to argv; -1 if it would overflow. */
+static int push_json_strings(const char *text, const char *flag, char **argv, int *argc)
+{
+	json_t *arr = json_loads(text, 0, NULL);
+	size_t i;
+	json_t *v;
+	int rc = 0;
+	json_array_foreach(arr, i, v)
+	{
+		if (*argc + 3 >= MAX_ARGV) {
+			rc = -1;
+			break;
+		}
+		if (flag)
+			argv[(*argc)++] = strdup(flag);
+		argv[(*argc)++] = strdup(json_string_value(v));
+	}
+	json_decref(arr);
+	return rc;
+}
+
+int vm_spawn_locked(const char *name, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(agent.db,
+	                       "SELECT v.mem, v.args, v.env, i.path FROM vms v JOIN images i ON "
+	                       "i.id = v.image WHERE v.name = ?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "database: %s", sqlite3_errmsg(agent.db));
+		return 500;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen, "no such VM: %s", name);
+		return 404;
+	}
+	uint64_t mem = (uint64_t)sqlite3_column_int64(st, 0);
+	uint64_t avail = node_mem_available(NULL);
+	uint64_t budget = agent.max_vm_mem && agent.max_vm_mem < avail ? agent.max_vm_mem : avail;
+	uint64_t used = mem_in_use(name);
+	if (used + mem > budget) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen,
+		         "not enough memory: %llu MiB asked, %llu MiB of %llu MiB already given "
+		         "to running VMs",
+		         (unsigned long long)(mem >> 20), (unsigned long long)(used >> 20),
+		         (unsigned long long)(budget >> 20));
+		return 409;
+	}
+
+	/* Everything the child needs is prepared here: after fork only exec-safe calls. */
+	char *argv[MAX_ARGV];
+	int argc = 0;
+	char sock[PATH_MAX + 64], log[PATH_MAX + 64], memarg[32];
+	vm_sock_path(name, sock, sizeof(sock));
+	vm_log_path(name, log, sizeof(log));
+	snprintf(memarg, sizeof(memarg), "%llu", (unsigned long long)mem);
+	argv[argc++] = strdup(agent.hedge_bin);
+	argv[argc++] = strdup("run");
+	argv[argc++] = strdup("--api-sock");
+	argv[argc++] = strdup(sock);
+	argv[argc++] = strdup("--mem");
+	argv[argc++] = strdup(memarg);
+	int over =
+	    push_json_strings((const char *)sqlite3_column_text(st, 2), "--env", argv, &argc);
+	argv[argc++] = strdup((const char *)sqlite3_column_text(st, 3));
+	argv[argc++] = strdup("--");
+	over |= push_json_strings((const char *)sqlite3_column_text(st, 1), NULL, argv, &argc);
+	argv[argc] = NULL;
+	sqlite3_finalize(st);
+
+	int rc = 0;
+	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pid_t pid = -1;
+	if (over) {
+		snprintf(err, errlen, "too many arguments and environment variables");
+		rc = 422;
+	} else if (logfd < 0 || nullfd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", log, strerror(errno));
+		rc = 500;
+	} else {
+		unlink(sock); /* a stale socket would make the status probe lie */
+		pid = fork();
+		if (pid == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			signal(SIGPIPE, SIG_DFL);
+			setsid();
+			dup2(nullfd, 0);
+			dup2(logfd, 1);
+			dup2(logfd, 2);
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		if (pid < 0) {
+			snprintf(err, errlen, "fork: %s", strerror(errno));
+			rc = 500;
+		}
+	}
+	if (logfd >= 0)
+		close(logfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	if (rc)
+		return rc;
+	sqlite3_stmt *up;
+	sqlite3_prepare_v2(agent.db,
+	                   "UPDATE vms SET state='running', pid=?2, supervisor_pid=?3, "
+	                   "exit_code=NULL, exit_signal=NULL, reason=NULL, started_at=?4, "
+	                   "finished_at=NULL, boot_ms=NULL, restart_at=NULL, stop_deadline=NULL "
+	                   "WHERE name=?1",
+	                   -1, &up, NULL);
+	sqlite3_bind_text(up, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(up, 2, pid);
+	sqlite3_bind_int64(up, 3, getpid());
+	sqlite3_bind_int64(up, 4, (sqlite3_int64)wall_ms());
+	sqlite3_step(up);
+	sqlite3_finalize(up);
+	return 0;
+}
+
+/*
+ * A VM's monitor ended (status known for our children, -1 for adopted
+ * ones).  A VM being stopped stays down; otherwise its restart policy
+ * decides, with an exponential back-off so a crashing image cannot spin.
+ */
+static void vm_ended_locked(const char *name, const char *state, const char *restart, int status,
+                            sqlite3_int64 started_at, int restarts)
+{
+	int code = -1, sig = -1;
+	if (status >= 0 && WIFEXITED(status))
+		code = WEXITSTATUS(status);
+	else if (status >= 0 && WIFSIGNALED(status))
+		sig = WTERMSIG(status);
+	int failed = !(code == 0);
+	int again = strcmp(state, "stopping") != 0 &&
+	            (!strcmp(restart, "always") || (!strcmp(restart, "on-failure") && failed));
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db,
+	                   "UPDATE vms SET state=?2, pid=NULL, exit_code=?3, exit_signal=?4, "
+	                   "finished_at=?5, restart_at=?6, restarts=?7, stop_deadline=NULL, "
+	                   "reason=coalesce(reason, ?8) WHERE name=?1",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, again ? "restarting" : "exited", -1, SQLITE_STATIC);
+	if (code >= 0)
+		sqlite3_bind_int(st, 3, code);
+	if (sig >= 0)
+		sqlite3_bind_int(st, 4, sig);
+	uint64_t now = wall_ms();
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+	/* A VM that ran for a minute earns a fresh back-off. */
+	if (now - (uint64_t)started_at > 60000)
+		restarts = 0;
+	if (again) {
+		uint64_t delay = 100ull << (restarts < 7 ? restarts : 7);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)(mono_ms() + delay));
+	}
+	sqlite3_bind_int(st, 7, again ? restarts + 1 : restarts);
+	if (status < 0)
+		sqlite3_bind_text(st, 8, "exit status unknown: the VM ended while hedged was away",
+		                  -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+void vms_supervise(void)
+{
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(
+	    agent.db,
+	    "SELECT name, state, restart, pid, supervisor_pid, started_at, restarts, "
+	    "restart_at, stop_deadline FROM vms WHERE state IN "
+	    "('running','paused','stopping','restarting')",
+	    -1, &st, NULL);
+	/* Collected first: updating rows while stepping over them is not allowed. */
+	struct row {
+		char name[VM_NAME_MAX + 1], state[16], restart[16];
+		pid_t pid, sup;
+		sqlite3_int64 started, restart_at, deadline;
+		int restarts;
+	} *rows = NULL;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct row *r2 = realloc(rows, (n + 1) * sizeof(*rows));
+		if (!r2)
+			break;
+		rows = r2;
+		struct row *r = &rows[n++];
+		snprintf(r->name, sizeof(r->name), "%s", sqlite3_column_text(st, 0));
+		snprintf(r->state, sizeof(r->state), "%s", sqlite3_column_text(st, 1));
+		snprintf(r->restart, sizeof(r->restart), "%s", sqlite3_column_text(st, 2));
+		r->pid = (pid_t)sqlite3_column_int64(st, 3);
+		r->sup = (pid_t)sqlite3_column_int64(st, 4);
+		r->started = sqlite3_column_int64(st, 5);
+		r->restarts = sqlite3_column_int(st, 6);
+		r->restart_at = sqlite3_column_int64(st, 7);
+		r->deadline = sqlite3_column_int64(st, 8);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++) {
+		struct row *r = &rows[i];
+		if (!strcmp(r->state, "restarting")) {
+			if (mono_ms() >= (uint64_t)r->restart_at) {
+				char err[300];
+				if (vm_spawn_locked(r->name, err, sizeof(err)))
+					set_exited_locked(r->name, err);
+			}
+			continue;
+		}
+		if (r->pid <= 0)
+			continue;
+		int status = -1, gone = 0;
+		if (r->sup == getpid()) {
+			gone = waitpid(r->pid, &status, WNOHANG) == r->pid;
+		} else if (kill(r->pid, 0) && errno == ESRCH) {
+			gone = 1; /* adopted: not our child, its status is lost */
+		}
+		if (gone) {
+			vm_ended_locked(r->name, r->state, r->restart, status, r->started,
+			                r->restarts);
+			continue;
+		}
+		if (!strcmp(r->state, "stopping") && r->deadline &&
+		    mono_ms() >= (uint64_t)r->deadline)
+			kill(-r->pid, SIGKILL);
+	}
+	free(rows);
+	pthread_mutex_unlock(&agent.lock);
+}
+
+/*
+ * After a restart of hedged: a VM recorded as up is managed again if its
+ * pid lives and its control socket answers; anything else has ended (or the
+ * pid was reused) while no one watched.
+ */
+void vms_adopt(void)
+{
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db,
+	                   "SELECT name, pid, supervisor_pid, state FROM vms WHERE state IN "
+	                   "('running','paused','stopping')",
+	                   -1, &st, NULL);
+	char(*dead)[VM_NAME_MAX + 1] = NULL;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+		char answer[512];
+		if (pid > 0 && kill(pid, 0) == 0 &&
+		    vm_control(name, "{\"op\":\"status\"}\n", answer, sizeof(answer), 2000) == 0 &&
+		    strstr(answer, "\"state\""))
+			continue;
+		void *d2 = realloc(dead, (n + 1) * sizeof(*dead));
+		if (!d2)
+			break;
+		dead = d2;
+		snprintf(dead[n++], VM_NAME_MAX + 1, "%s", name);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++)
+		exec_sql(
+		    "UPDATE vms SET state='exited', pid=NULL, finished_at=?2, reason='lost: not "
+		    "running (or not answering) when hedged started' WHERE name=?1",
+		    dead[i], (sqlite3_int64)wall_ms(), 0);
+	/* A VM waiting for its restart when hedged ended is restarted by the supervisor. */
+	exec_sql("UPDATE vms SET restart_at=0 WHERE state='restarting' AND ?1 IS NOT NULL", "", 0,
+	         0);
+	free(dead);
+	pthread_mutex_unlock(&agent.lock);
+}

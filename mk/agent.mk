@@ -1,0 +1,24 @@
+# mk/agent.mk - hedged, the node agent (agent/), included by the Makefile.
+# Needs libmicrohttpd-dev, libsqlite3-dev and libjansson-dev.
+
+AGENT_SRCS := $(wildcard agent/*.c) toolchain/sha256.c
+AGENT_HDRS := $(wildcard agent/*.h) toolchain/sha256.h
+AGENT_LIBS := -lmicrohttpd -lsqlite3 -ljansson -lpthread
+AGENT_INC := -Iagent -Itoolchain -I$(BUILD)/agent
+
+.PHONY: agent
+agent: $(BUILD)/hedged $(BUILD)/asan/hedged
+all: agent
+
+# The OpenAPI document is served as written in agent/openapi.json: one C string.
+$(BUILD)/agent/openapi.inc: agent/openapi.json
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+$(BUILD)/hedged: $(AGENT_SRCS) $(AGENT_HDRS) $(BUILD)/agent/openapi.inc
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(AGENT_INC) -o $@ $(AGENT_SRCS) $(AGENT_LIBS)
+
+$(BUILD)/asan/hedged: $(AGENT_SRCS) $(AGENT_HDRS) $(BUILD)/agent/openapi.inc
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) $(AGENT_INC) -o $@ $(AGENT_SRCS) $(AGENT_LIBS)
