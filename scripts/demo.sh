@@ -15,3 +15,36 @@ echo "== the guest's exit status becomes hedge's: hedge run build/examples/exit_
 set +e
 build/hedge run build/examples/exit_code.hvt 42
 echo "exit status: $?"
+set -e
+
+# The static-file web server, built from WebAssembly, on a TAP device inside a
+# network namespace this script creates and removes: no traffic leaves it.
+NS=hedge-demo$$
+TAP=hdemo0
+SITE=$(mktemp -d)
+LOG=$(mktemp)
+printf '<html><body><h1>Served by a WebAssembly unikernel on hedge</h1></body></html>\n' >"$SITE/index.html"
+cleanup() {
+	set +e
+	if [ -n "${PID:-}" ]; then
+		kill "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$SITE" "$LOG"
+}
+trap cleanup EXIT
+echo "== the web server: hedge run --netns $NS --net tap:$TAP --ip 10.99.0.2/24 --dir SITE::/site build/wasm/http_server.wasm -- 8080 /site"
+ip netns add "$NS"
+timeout -k 5 120 build/hedge run --netns "$NS" --net "tap:$TAP" --ip 10.99.0.2/24 \
+	--dir "$SITE::/site" build/wasm/http_server.wasm -- 8080 /site >"$LOG" 2>&1 </dev/null &
+PID=$!
+for ((i = 0; i < 600; i++)); do # the first run builds the image: give it a minute
+	ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && grep -q listening "$LOG" && break
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+ip -n "$NS" addr add 10.99.0.1/24 dev "$TAP"
+ip -n "$NS" link set "$TAP" up
+echo "== curl http://10.99.0.2:8080/index.html (inside the namespace)"
+ip netns exec "$NS" curl -sS --max-time 10 --retry 5 --retry-connrefused http://10.99.0.2:8080/index.html
