@@ -13,6 +13,7 @@
 #include "hedge_abi.h"
 #include "cache.h"
 #include "run.h"
+#include "migrate.h"
 #include "snapshot.h"
 #include "status.h"
 
@@ -27,6 +28,7 @@ static void run_usage(FILE *out)
 	fprintf(out,
 	        "Usage: hedge run [OPTIONS] IMAGE [--] [ARGS...]\n"
 	        "       hedge run --restore FILE [OPTIONS]\n"
+	        "       hedge run --incoming tcp:A.B.C.D:PORT [OPTIONS]\n"
 	        "\n"
 	        "Boot the x86_64 unikernel ELF IMAGE in a KVM microVM. The guest's console goes\n"
 	        "to stdout and stderr, it reads stdin, and its exit status becomes hedge's.\n"
@@ -57,6 +59,11 @@ static void run_usage(FILE *out)
 	        "                     snapshot; see 'hedge vm --help'); removed at exit\n"
 	        "      --restore FILE Resume the snapshot FILE instead of booting an image\n"
 	        "      --timings      Print boot phase timings as JSON on stderr\n"
+	        "      --incoming tcp:A.B.C.D:PORT\n"
+	        "                     Wait there for one VM migrating in ('hedge vm migrate') and\n"
+	        "                     run it; --net and --netns as with --restore\n"
+	        "      --incoming-timeout SECS\n"
+	        "                     Give up if no migration arrives in SECS (default 60)\n"
 	        "  -h, --help         Show this help\n"
 	        "\n"
 	        "Exit status: the guest's own status, or\n"
@@ -64,6 +71,7 @@ static void run_usage(FILE *out)
 	        "    3  bad snapshot (missing, corrupt, truncated, other format version or ABI,\n"
 	        "       memory size other than --mem)\n"
 	        "    4  this host cannot resume the snapshot (CPU vendor or features, TSC)\n"
+	        "    5  --incoming: no migration arrived in time, or the stream broke off\n"
 	        "   64  bad command line\n"
 	        "   69  /dev/kvm missing or unusable\n"
 	        "   70  host-side failure\n"
@@ -158,7 +166,7 @@ int cmd_run(int argc, char **argv)
 		/* Options with a value accept "--opt VALUE" and "--opt=VALUE". */
 		const char *eq = strchr(opt, '=');
 		size_t name_len = eq ? (size_t)(eq - opt) : strlen(opt);
-		char name[16];
+		char name[24];
 		if (name_len >= sizeof(name))
 			return usage_error("unknown option", opt);
 		memcpy(name, opt, name_len);
@@ -169,7 +177,8 @@ int cmd_run(int argc, char **argv)
 			strcpy(name, "--env");
 		static const char *const valued[] = {"--mem",      "--env",    "--dir", "--net",
 		                                     "--ip",       "--gw",     "--mac", "--netns",
-		                                     "--api-sock", "--restore", "--listen"};
+		                                     "--api-sock", "--restore", "--listen",
+		                                     "--incoming", "--incoming-timeout"};
 		int known = 0;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			known |= strcmp(name, valued[k]) == 0;
@@ -222,6 +231,18 @@ int cmd_run(int argc, char **argv)
 			if (!val[0])
 				return usage_error("--restore needs a snapshot file", NULL);
 			cfg.restore = val;
+		} else if (strcmp(name, "--incoming") == 0) {
+			uint32_t ip;
+			uint16_t port;
+			if (migrate_parse_addr(val, &ip, &port))
+				return usage_error("--incoming needs tcp:A.B.C.D:PORT", val);
+			cfg.incoming = val;
+		} else if (strcmp(name, "--incoming-timeout") == 0) {
+			char *end;
+			unsigned long secs = strtoul(val, &end, 10);
+			if (!val[0] || *end || secs == 0 || secs > 86400)
+				return usage_error("--incoming-timeout needs 1 to 86400 seconds", val);
+			cfg.incoming_timeout = (unsigned)secs;
 		} else if (strcmp(name, "--listen") == 0) {
 			if (nlisten == MAX_LISTEN)
 				return usage_error("too many --listen options", NULL);
@@ -234,15 +255,21 @@ int cmd_run(int argc, char **argv)
 	}
 	cfg.nlisten = nlisten;
 	cfg.listen = listen;
-	if (cfg.restore) {
+	if (!cfg.incoming_timeout)
+		cfg.incoming_timeout = 60;
+	if (cfg.incoming && cfg.restore)
+		return usage_error("--incoming and --restore exclude each other", NULL);
+	if (cfg.incoming || cfg.restore) {
 		if (i < argc)
-			return usage_error("--restore takes no IMAGE or arguments", argv[i]);
-		if (envc || ndirs)
-			return usage_error("--env and --dir come from the snapshot with --restore",
+			return usage_error("--restore and --incoming take no IMAGE or arguments",
+			                   argv[i]);
+		if (envc || ndirs || nlisten)
+			return usage_error("--env, --dir and --listen come with the VM with --restore "
+			                   "and --incoming",
 			                   NULL);
 		if (cfg.net.ipv4 || cfg.net.gateway || mac_given)
 			return usage_error(
-			    "--ip, --gw and --mac come from the snapshot with --restore", NULL);
+			    "--ip, --gw and --mac come with the VM with --restore and --incoming", NULL);
 		if (mem_given && cfg.mem_size > (uint64_t)HEDGE_MAX_MEM_GIB << 30)
 			return usage_error("--mem is larger than the 16G maximum", NULL);
 		cfg.mem_size = round_mem_size(cfg.mem_size);

@@ -35,6 +35,7 @@ static const struct vm_cmd commands[] = {
     {"pause", "", "Stop the vCPU (the guest's clocks keep running)"},
     {"resume", "", "Let a paused vCPU run again"},
     {"snapshot", " [--stop] FILE", "Pause, write a snapshot of the VM to FILE, resume"},
+    {"migrate", " --to tcp:A.B.C.D:PORT", "Move the running VM to 'hedge run --incoming' there"},
 };
 
 static void vm_usage(FILE *out)
@@ -76,6 +77,14 @@ static void cmd_usage(FILE *out, const struct vm_cmd *cmd)
 		    "A relative FILE is taken from the current directory.\n"
 		    "\n"
 		    "  --stop   Leave the VM paused afterwards ('hedge vm resume' goes on)\n");
+	else if (strcmp(cmd->name, "migrate") == 0)
+		fprintf(
+		    out,
+		    "\n"
+		    "Copies memory while the guest runs, then pauses it for a last short copy.\n"
+		    "Once the target has the VM this one ends (status 0); if the target refuses\n"
+		    "or the connection breaks, the VM keeps running here and the reason is\n"
+		    "printed.\n");
 	else if (strcmp(cmd->name, "status") == 0)
 		fprintf(out, "\nUptime is the guest's monotonic clock; for a restored VM it "
 		             "continues the snapshot's.\n");
@@ -198,6 +207,11 @@ static void print_human(const char *cmd, const struct jsonl_obj *o)
 		       (double)field_u64(o, "file_bytes") / mib,
 		       (unsigned long long)field_u64(o, "pages"), field_double(o, "ms"),
 		       field_str(o, "state"));
+	else if (strcmp(cmd, "migrate") == 0)
+		printf("migrated: downtime %.1f ms, total %.1f ms, %.1f MiB in %llu rounds\n",
+		       field_double(o, "downtime_ms"), field_double(o, "total_ms"),
+		       (double)field_u64(o, "bytes") / mib,
+		       (unsigned long long)field_u64(o, "rounds"));
 	else
 		printf("%s\n", field_str(o, "state"));
 }
@@ -221,6 +235,7 @@ struct vm_args {
 	const struct vm_cmd *cmd;
 	const char *sock;
 	const char *file;
+	const char *to;
 	int json, stop;
 	unsigned timeout_s;
 };
@@ -240,6 +255,7 @@ static int parse_args(int argc, char **argv, struct vm_args *a)
 	if (!a->cmd)
 		return usage_error("unknown command", argv[1]);
 	int is_snapshot = strcmp(a->cmd->name, "snapshot") == 0;
+	int is_migrate = strcmp(a->cmd->name, "migrate") == 0;
 	for (int i = 2; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -258,6 +274,11 @@ static int parse_args(int argc, char **argv, struct vm_args *a)
 				a->sock = argv[++i];
 			else
 				return usage_error("option needs a value", arg);
+		} else if (is_migrate &&
+		           (strcmp(arg, "--to") == 0 || strncmp(arg, "--to=", 5) == 0)) {
+			a->to = arg[4] == '=' ? arg + 5 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!a->to || strncmp(a->to, "tcp:", 4) != 0)
+				return usage_error("--to needs tcp:A.B.C.D:PORT", a->to);
 		} else if (strcmp(arg, "--timeout") == 0 || strncmp(arg, "--timeout=", 10) == 0) {
 			const char *val =
 			    arg[9] == '=' ? arg + 10 : (i + 1 < argc ? argv[++i] : NULL);
@@ -276,6 +297,8 @@ static int parse_args(int argc, char **argv, struct vm_args *a)
 	}
 	if (!a->sock || !a->sock[0])
 		return usage_error("--api-sock PATH is required", NULL);
+	if (is_migrate && !a->to)
+		return usage_error("migrate needs --to tcp:A.B.C.D:PORT", NULL);
 	if (is_snapshot && (!a->file || !a->file[0]))
 		return usage_error("snapshot needs a FILE", NULL);
 	return -1;
@@ -301,6 +324,10 @@ int cmd_vm(int argc, char **argv)
 		free(path);
 		snprintf(request, sizeof(request), "{\"op\":\"snapshot\",\"path\":%s%s}\n", quoted,
 		         a.stop ? ",\"stop\":true" : "");
+	} else if (a.to) {
+		char quoted[512];
+		jsonl_quote(quoted, sizeof(quoted), a.to);
+		snprintf(request, sizeof(request), "{\"op\":\"migrate\",\"to\":%s}\n", quoted);
 	} else {
 		snprintf(request, sizeof(request), "{\"op\":\"%s\"}\n", a.cmd->name);
 	}

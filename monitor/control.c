@@ -32,6 +32,7 @@
 #include <linux/kvm.h>
 
 #include "jsonl.h"
+#include "migrate.h"
 #include "snapshot.h"
 
 #define MAX_CLIENTS      8
@@ -231,6 +232,56 @@ static void op_resume(struct control *c, char *out, size_t outlen)
 	snprintf(out, outlen, "{\"state\":\"running\"}");
 }
 
+static int hook_pause(void *ctx, char *err, size_t errlen)
+{
+	struct control *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	int rc = park_vcpu(c, err, errlen);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static void hook_resume(void *ctx)
+{
+	struct control *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	release_vcpu(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Moves the VM to another monitor (migrate.c).  On success the parked vCPU
+ * is told the VM has ended, so hedge run exits 0 once the answer is out;
+ * on failure the VM runs on as if nothing had happened.
+ */
+static void op_migrate(struct control *c, const char *to, char *out, size_t outlen)
+{
+	char err[600];
+	pthread_mutex_lock(&c->lock);
+	int paused = c->user_paused;
+	pthread_mutex_unlock(&c->lock);
+	if (paused) {
+		reply_error(out, outlen, "the VM is paused: resume it before migrating");
+		return;
+	}
+	struct migrate_hooks hooks = {.ctx = c, .pause = hook_pause, .resume = hook_resume};
+	struct migrate_result res;
+	if (migrate_out(c->vm, to, &hooks, &res, err, sizeof(err))) {
+		reply_error(out, outlen, err);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	/* The vCPU thread reads these after it wakes up, under the same lock. */
+	vm_stop(c->vm, 0, "the VM moved to %s", to);
+	release_vcpu(c);
+	pthread_mutex_unlock(&c->lock);
+	snprintf(out, outlen,
+	         "{\"ok\":true,\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"bytes\":%llu,"
+	         "\"pages\":%llu,\"rounds\":%u}",
+	         res.downtime_ms, res.total_ms, (unsigned long long)res.bytes,
+	         (unsigned long long)res.pages, res.rounds);
+}
+
 static void op_snapshot(struct control *c, const char *path, int stop, char *out, size_t outlen)
 {
 	char err[600];
@@ -314,11 +365,23 @@ static void handle_request(struct control *c, const char *line, size_t len, char
 			op_resume(c, out, outlen);
 		return;
 	}
+	if (strcmp(op->str, "migrate") == 0) {
+		static const char *const mig[] = {"op", "to", NULL};
+		if (check_keys(req, mig, "migrate", out, outlen))
+			return;
+		const struct jsonl_field *to = jsonl_get(req, "to");
+		if (!to || to->type != JSONL_STRING)
+			reply_error(out, outlen,
+			            "migrate needs \"to\", e.g. \"tcp:10.0.0.2:7000\"");
+		else
+			op_migrate(c, to->str, out, outlen);
+		return;
+	}
 	if (strcmp(op->str, "snapshot") != 0) {
 		char quoted[80];
 		jsonl_quote(quoted, sizeof(quoted), op->str);
-		snprintf(msg, sizeof(msg), "unknown op %s (status, pause, resume, snapshot)",
-		         quoted);
+		snprintf(msg, sizeof(msg),
+		         "unknown op %s (status, pause, resume, snapshot, migrate)", quoted);
 		reply_error(out, outlen, msg);
 		return;
 	}

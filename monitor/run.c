@@ -26,6 +26,7 @@
 #include "elf_load.h"
 #include "hedge_abi.h"
 #include "kvm.h"
+#include "migrate.h"
 #include "sandbox.h"
 #include "snapshot.h"
 #include "tar_write.h"
@@ -227,6 +228,60 @@ static int restore(const struct run_config *cfg, struct vm *vm, struct snap_file
 	return 0;
 }
 
+static int restore_net_config(const struct run_config *cfg, const struct snap_file *snap,
+                              struct net_config *net, char *err, size_t errlen);
+
+/*
+ * Waits for one migration, builds the VM from it and confirms to the
+ * source; the target's half of migrate.c.  Whatever fails is sent to the
+ * source as its reason before this monitor gives up.
+ */
+static int incoming(const struct run_config *cfg, struct vm *vm, struct net_dev *net,
+                    struct phase_times *t)
+{
+	char err[512];
+	int fd = -1;
+	int rc = migrate_accept(cfg->incoming, cfg->incoming_timeout, &fd, err, sizeof(err));
+	if (rc)
+		return fail(rc, NULL, err);
+	struct snap_file snap = {.fd = -1};
+	struct net_config net_cfg = cfg->net;
+	rc = migrate_receive(fd, vm, cfg->mem_given ? cfg->mem_size : 0, cfg->incoming_timeout,
+	                     &snap, err, sizeof(err));
+	if (rc == 0)
+		rc = restore_net_config(cfg, &snap, &net_cfg, err, sizeof(err));
+	if (rc == 0 && net_cfg.tap_name) {
+		if (net_open(net, &net_cfg, err, sizeof(err)))
+			rc = ST_USAGE;
+		else
+			vm->net = net;
+	}
+	t->load = host_monotonic_ns();
+	if (rc == 0)
+		rc = kvm_create(vm, err, sizeof(err));
+	t->create_vm = host_monotonic_ns();
+	if (rc == 0 && kvm_set_memory(vm, err, sizeof(err)))
+		rc = ST_INTERNAL;
+	t->memory = host_monotonic_ns();
+	if (rc == 0 && kvm_create_vcpu(vm, err, sizeof(err)))
+		rc = ST_INTERNAL;
+	if (rc == 0)
+		rc = snapshot_restore(vm, &snap, err, sizeof(err));
+	snap_file_close(&snap);
+	if (rc) {
+		migrate_refuse(fd, err);
+		close(fd);
+		return fail(rc, cfg->incoming, err);
+	}
+	rc = migrate_commit(fd, cfg->incoming_timeout, err, sizeof(err));
+	close(fd);
+	if (rc)
+		return fail(rc, cfg->incoming, err);
+	migrate_announce(vm->net);
+	t->vcpu = host_monotonic_ns();
+	return 0;
+}
+
 /* The control socket if asked for, then the seccomp allow-list. */
 static int seal(const struct run_config *cfg, struct vm *vm, struct phase_times *t)
 {
@@ -246,20 +301,23 @@ static int seal(const struct run_config *cfg, struct vm *vm, struct phase_times 
 }
 
 /*
- * A restored VM keeps the network identity its guest already configured
- * (MAC, addresses); only the TAP device is the user's to choose.
+ * A restored or migrated VM keeps the network identity its guest already
+ * configured (MAC, addresses); only the TAP device is the user's to choose.
+ * 0 or ST_USAGE with a reason.
  */
 static int restore_net_config(const struct run_config *cfg, const struct snap_file *snap,
-                              struct net_config *net)
+                              struct net_config *net, char *err, size_t errlen)
 {
 	struct snap_net sn;
 	int present = snapshot_net(snap, &sn);
-	if (present && !cfg->net.tap_name)
-		return fail(ST_USAGE, cfg->restore,
-		            "the snapshot's VM has a network interface: give --net tap:NAME");
-	if (!present && cfg->net.tap_name)
-		return fail(ST_USAGE, cfg->restore,
-		            "the snapshot's VM has no network interface: drop --net");
+	if (present && !cfg->net.tap_name) {
+		snprintf(err, errlen, "the VM has a network interface: give --net tap:NAME");
+		return ST_USAGE;
+	}
+	if (!present && cfg->net.tap_name) {
+		snprintf(err, errlen, "the VM has no network interface: drop --net");
+		return ST_USAGE;
+	}
 	if (present) {
 		memcpy(net->mac, sn.mac, 6);
 		net->ipv4 = sn.ipv4;
@@ -309,23 +367,25 @@ int hedge_run(const struct run_config *cfg)
 	if (cfg->restore) {
 		if (snap_file_open(cfg->restore, &snap, err, sizeof(err)))
 			return fail(ST_BAD_SNAPSHOT, cfg->restore, err);
-		int rc = restore_net_config(cfg, &snap, &net_cfg);
+		int rc = restore_net_config(cfg, &snap, &net_cfg, err, sizeof(err));
 		if (rc) {
 			snap_file_close(&snap);
-			return rc;
+			return fail(rc, cfg->restore, err);
 		}
 	}
 	struct net_dev net;
 	int status = 0;
 	if (cfg->netns && enter_netns(cfg->netns, err, sizeof(err)))
 		status = fail(ST_USAGE, NULL, err);
-	if (status == 0 && net_cfg.tap_name) {
+	if (status == 0 && net_cfg.tap_name && !cfg->incoming) {
 		if (net_open(&net, &net_cfg, err, sizeof(err)))
 			status = fail(ST_USAGE, "--net", err);
 		else
 			vm.net = &net;
 	}
-	if (status == 0)
+	if (status == 0 && cfg->incoming)
+		status = incoming(cfg, &vm, &net, &t);
+	else if (status == 0)
 		status = cfg->restore ? restore(cfg, &vm, &snap, &t) : boot(cfg, &vm, &t);
 	snap_file_close(&snap);
 	if (status == 0)
@@ -337,7 +397,7 @@ int hedge_run(const struct run_config *cfg)
 		if (vm.reason[0])
 			fprintf(stderr, "hedge: %s\n", vm.reason);
 		if (cfg->timings)
-			print_timings(&t, &vm, cfg->restore != NULL);
+			print_timings(&t, &vm, cfg->restore != NULL || cfg->incoming != NULL);
 	}
 	control_stop(&vm);
 	snapshot_release(&vm);

@@ -29,6 +29,8 @@ struct run_config {
 	struct net_config net;  /* net.tap_name NULL: no interface */
 	const char *api_sock;   /* serve the control socket here (control.c); NULL: none */
 	const char *restore;    /* resume this snapshot instead of booting image */
+	const char *incoming;   /* tcp:A.B.C.D:PORT: run the VM that migrates in there */
+	unsigned incoming_timeout; /* seconds to wait for it */
 };
 
 /* Rounds a memory size to what a VM can have: 2 MiB pages, 2 MiB to 16 GiB. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include "control.h"
 
@@ -68,6 +69,18 @@ static int allow_control(scmp_filter_ctx ctx, const struct vm *vm)
 	if (rc == 0)
 		rc = allow_vcpu_ioctls(ctx, vm->vcpu_fd, get_state,
 		                       sizeof(get_state) / sizeof(get_state[0]));
+	/* Migration: a TCP connection out, and the memory slot's dirty log. */
+	static const int net[] = {SCMP_SYS(connect), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt)};
+	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, net[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		                      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	static const unsigned long vm_requests[] = {KVM_SET_USER_MEMORY_REGION, KVM_GET_DIRTY_LOG};
+	for (size_t i = 0; i < sizeof(vm_requests) / sizeof(vm_requests[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
+		                      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)vm_requests[i]));
 	if (rc == 0)
 		rc = seccomp_rule_add(
 		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

@@ -296,6 +296,31 @@ static void mark_candidates(const struct vm *vm, struct snap_ctx *s)
 		set_bits(s->candidates, vm->backing[i].gpa / SNAP_PAGE_SIZE, vm->backing[i].npages);
 }
 
+/* Points m at the state read_vcpu and read_net left in s; m's extents are the caller's. */
+static void fill_meta(const struct vm *vm, struct snap_ctx *s, struct snap_meta *m)
+{
+	*m = (struct snap_meta){.mem_size = vm->mem.size, .created_ns = s->clock.host_wall_ns};
+	snap_cpu_from_cpuid(s->cpuid->entries, s->cpuid->nent, &m->cpu);
+	m->sec[SNAP_SEC_CPUID] = (struct snap_blob){s->cpuid, s->cpuid_len};
+	m->sec[SNAP_SEC_REGS] = (struct snap_blob){&s->regs, sizeof(s->regs)};
+	if (s->has_sregs2)
+		m->sec[SNAP_SEC_SREGS2] = (struct snap_blob){&s->sregs2, sizeof(s->sregs2)};
+	else
+		m->sec[SNAP_SEC_SREGS] = (struct snap_blob){&s->sregs, sizeof(s->sregs)};
+	m->sec[SNAP_SEC_FPU] = (struct snap_blob){&s->fpu, sizeof(s->fpu)};
+	if (s->xsave)
+		m->sec[SNAP_SEC_XSAVE] = (struct snap_blob){s->xsave, s->xsave_size};
+	if (s->has_xcrs)
+		m->sec[SNAP_SEC_XCRS] = (struct snap_blob){&s->xcrs, sizeof(s->xcrs)};
+	m->sec[SNAP_SEC_MSRS] = (struct snap_blob){s->msrs, msrs_size(s->nmsrs)};
+	m->sec[SNAP_SEC_EVENTS] = (struct snap_blob){&s->events, sizeof(s->events)};
+	if (s->has_debugregs)
+		m->sec[SNAP_SEC_DEBUGREGS] =
+		    (struct snap_blob){&s->debugregs, sizeof(s->debugregs)};
+	m->sec[SNAP_SEC_CLOCK] = (struct snap_blob){&s->clock, sizeof(s->clock)};
+	m->sec[SNAP_SEC_NET] = (struct snap_blob){&s->net, sizeof(s->net)};
+}
+
 int snapshot_take(struct vm *vm, const char *path, struct snapshot_result *res, char *err,
                   size_t errlen)
 {
@@ -304,27 +329,8 @@ int snapshot_take(struct vm *vm, const char *path, struct snapshot_result *res, 
 	if (read_vcpu(vm, s, err, errlen))
 		return -1;
 	read_net(vm, s);
-
-	struct snap_meta m = {.mem_size = vm->mem.size, .created_ns = s->clock.host_wall_ns};
-	snap_cpu_from_cpuid(s->cpuid->entries, s->cpuid->nent, &m.cpu);
-	m.sec[SNAP_SEC_CPUID] = (struct snap_blob){s->cpuid, s->cpuid_len};
-	m.sec[SNAP_SEC_REGS] = (struct snap_blob){&s->regs, sizeof(s->regs)};
-	if (s->has_sregs2)
-		m.sec[SNAP_SEC_SREGS2] = (struct snap_blob){&s->sregs2, sizeof(s->sregs2)};
-	else
-		m.sec[SNAP_SEC_SREGS] = (struct snap_blob){&s->sregs, sizeof(s->sregs)};
-	m.sec[SNAP_SEC_FPU] = (struct snap_blob){&s->fpu, sizeof(s->fpu)};
-	if (s->xsave)
-		m.sec[SNAP_SEC_XSAVE] = (struct snap_blob){s->xsave, s->xsave_size};
-	if (s->has_xcrs)
-		m.sec[SNAP_SEC_XCRS] = (struct snap_blob){&s->xcrs, sizeof(s->xcrs)};
-	m.sec[SNAP_SEC_MSRS] = (struct snap_blob){s->msrs, msrs_size(s->nmsrs)};
-	m.sec[SNAP_SEC_EVENTS] = (struct snap_blob){&s->events, sizeof(s->events)};
-	if (s->has_debugregs)
-		m.sec[SNAP_SEC_DEBUGREGS] = (struct snap_blob){&s->debugregs, sizeof(s->debugregs)};
-	m.sec[SNAP_SEC_CLOCK] = (struct snap_blob){&s->clock, sizeof(s->clock)};
-	m.sec[SNAP_SEC_NET] = (struct snap_blob){&s->net, sizeof(s->net)};
-
+	struct snap_meta m;
+	fill_meta(vm, s, &m);
 	mark_candidates(vm, s);
 	if (snap_scan_memory(vm->mem.base, vm->mem.size, s->candidates, &m.extents, &m.nextents))
 		return fail(err, errlen, "out of memory");
@@ -338,6 +344,23 @@ int snapshot_take(struct vm *vm, const char *path, struct snapshot_result *res, 
 	res->pages = st.pages;
 	res->ms = (double)(host_monotonic_ns() - start) / 1e6;
 	return 0;
+}
+
+const uint64_t *snapshot_candidates(struct vm *vm)
+{
+	mark_candidates(vm, vm->snap);
+	return vm->snap->candidates;
+}
+
+int snapshot_encode_state(struct vm *vm, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+	struct snap_ctx *s = vm->snap;
+	if (read_vcpu(vm, s, err, errlen))
+		return -1;
+	read_net(vm, s);
+	struct snap_meta m;
+	fill_meta(vm, s, &m); /* no extents: the pages travel on their own */
+	return snap_encode(&m, out, outlen, err, errlen);
 }
 
 int snapshot_load_memory(struct vm *vm, struct snap_file *f, uint64_t mem_size, char *err,

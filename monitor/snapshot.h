@@ -47,6 +47,20 @@ int snapshot_take(struct vm *vm, const char *path, struct snapshot_result *res, 
                   size_t errlen);
 
 /*
+ * For migration (migrate.c), with the vCPU parked as for snapshot_take:
+ * the vCPU and device state encoded as a snapshot prefix (snap_encode's
+ * output) whose memory section lists no pages, since the pages are sent
+ * separately.  0 or -1 with a reason; *out is malloc'd.
+ */
+int snapshot_encode_state(struct vm *vm, uint8_t **out, size_t *outlen, char *err, size_t errlen);
+
+/*
+ * One bit per guest page that may hold data (see mark_candidates); owned
+ * by vm->snap and valid until the next call.
+ */
+const uint64_t *snapshot_candidates(struct vm *vm);
+
+/*
  * Gives vm the snapshot's memory: maps f's image copy-on-write and checks
  * it.  mem_size, if not 0, is the size the user asked for and must match.
  * Returns 0 or ST_BAD_SNAPSHOT with a reason.
