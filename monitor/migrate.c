@@ -239,6 +239,7 @@ struct source {
 	uint32_t *sent_crc; /* the CRC of that copy */
 	uint64_t *pending;  /* bit per page: dirty since it was last sent */
 	uint64_t *log;      /* KVM_GET_DIRTY_LOG's bitmap */
+	uint8_t *copy;      /* one run of pages, copied out before it is checksummed */
 	int logging;        /* the memory slot logs dirty pages */
 	uint64_t bytes, pages_sent;
 	char *err;
@@ -267,8 +268,13 @@ static int send_run(struct source *s, uint64_t first, uint64_t n)
 	put64(h, first * PAGE);
 	put32(h + 8, (uint32_t)n);
 	put32(h + 12, 0);
-	const uint8_t *data = s->vm->mem.base + first * PAGE;
-	/* The CRC is taken before sending: a page the guest changes meanwhile is dirty again. */
+	/*
+	 * The guest runs during pre-copy and may write these pages at any moment:
+	 * copy them first, so the checksums and the bytes sent agree.  A page it
+	 * writes after the copy is dirty again and goes in a later round.
+	 */
+	memcpy(s->copy, s->vm->mem.base + first * PAGE, n * PAGE);
+	const uint8_t *data = s->copy;
 	for (uint64_t i = 0; i < n; i++) {
 		s->sent_crc[first + i] = crc32c(0, data + i * PAGE, PAGE);
 		s->sent[(first + i) / 64] |= 1ull << ((first + i) % 64);
@@ -502,8 +508,9 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	s.pending = calloc(words, 8);
 	s.log = calloc(words, 8);
 	s.sent_crc = calloc(s.pages, sizeof(uint32_t));
+	s.copy = malloc((size_t)SNAP_EXTENT_PAGES * PAGE);
 	int rc = -1, paused = 0;
-	if (!s.sent || !s.pending || !s.log || !s.sent_crc) {
+	if (!s.sent || !s.pending || !s.log || !s.sent_crc || !s.copy) {
 		fail(err, errlen, "out of memory");
 	} else {
 		s.fd = connect_target(to, err, errlen);
@@ -520,6 +527,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	free(s.pending);
 	free(s.log);
 	free(s.sent_crc);
+	free(s.copy);
 	return rc;
 }
 
