@@ -19,7 +19,7 @@ static void usage(FILE *out)
 	             "Commands:\n"
 	             "  build     Compile a WebAssembly module into a unikernel image\n"
 	             "  run       Boot a unikernel image and return its exit status\n"
-	             "  vm        Status, pause, resume or snapshot a running VM\n"
+	             "  vm        Status, pause, resume, snapshot or migrate a running VM\n"
 	             "  version   Print the version\n"
 	             "\n"
 	             "  ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect\n"
