@@ -177,13 +177,13 @@ $(BUILD)/test_guestlib: tests/unit/test_guestlib.c $(BUILD)/hostcheck/guestlib.o
 	$(CC) $(ASAN_CFLAGS) -no-pie -o $@ $^
 
 # Unit tests of the monitor's parsers and checks, under ASan+UBSan.
-UNIT_MONITOR_SRCS := monitor/elf_load.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c cli/args.c
+UNIT_MONITOR_SRCS := monitor/errmsg.c monitor/elf_load.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c cli/args.c
 $(BUILD)/test_monitor: tests/unit/test_monitor.c $(UNIT_MONITOR_SRCS) $(HOST_HDRS) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_monitor.c $(UNIT_MONITOR_SRCS)
 
 # Unit tests of the host toolchain (wasm parsing, sha256, tar writing).
-$(BUILD)/test_toolchain: tests/unit/test_toolchain.c $(TOOLCHAIN_SRCS) $(HOST_HDRS) tests/unit/check.h
-	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_toolchain.c $(TOOLCHAIN_SRCS)
+$(BUILD)/test_toolchain: tests/unit/test_toolchain.c $(TOOLCHAIN_SRCS) monitor/errmsg.c $(HOST_HDRS) tests/unit/check.h
+	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_toolchain.c $(TOOLCHAIN_SRCS) monitor/errmsg.c
 
 # Host-side unit tests of the guest's tar reader and in-memory file system,
 # compiled straight from guest/wasi/ for the host: those files use only the C
@@ -193,7 +193,7 @@ $(BUILD)/test_wasi_vfs: tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS) $(wildcard 
 	$(CC) $(ASAN_CFLAGS) -Iguest/wasi -Iabi -o $@ tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS)
 
 # Unit tests of the snapshot file format and the control protocol's JSON.
-SNAPSHOT_UNIT_SRCS := monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c
+SNAPSHOT_UNIT_SRCS := monitor/errmsg.c monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c
 $(BUILD)/test_snapshot: tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS)
 
@@ -215,13 +215,13 @@ $(BUILD)/fuzz/fuzz_snapshot: fuzz/fuzz_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_H
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_snapshot.c $(SNAPSHOT_UNIT_SRCS)
 
-$(BUILD)/fuzz/fuzz_wasm: fuzz/fuzz_wasm.c $(TOOLCHAIN_SRCS) $(HOST_HDRS)
+$(BUILD)/fuzz/fuzz_wasm: fuzz/fuzz_wasm.c $(TOOLCHAIN_SRCS) monitor/errmsg.c $(HOST_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itoolchain -o $@ fuzz/fuzz_wasm.c $(TOOLCHAIN_SRCS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itoolchain -o $@ fuzz/fuzz_wasm.c $(TOOLCHAIN_SRCS) monitor/errmsg.c
 
-$(BUILD)/fuzz/fuzz_elf: fuzz/fuzz_elf.c monitor/elf_load.c $(HOST_HDRS)
+$(BUILD)/fuzz/fuzz_elf: fuzz/fuzz_elf.c monitor/elf_load.c monitor/errmsg.c $(HOST_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_elf.c monitor/elf_load.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_elf.c monitor/elf_load.c monitor/errmsg.c
 
 $(BUILD)/fuzz/fuzz_hypercall: fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/vm.c monitor/net_tap.c $(HOST_HDRS)
 	@mkdir -p $(dir $@)

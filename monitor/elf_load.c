@@ -7,6 +7,7 @@
  * copied, so a bad image never leaves half a guest behind.
  */
 #include "elf_load.h"
+#include "errmsg.h"
 
 #include <elf.h>
 #include <stdarg.h>
@@ -17,15 +18,6 @@
 
 #define PAGE_SIZE 4096u
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Reads the header at file offset off; memcpy because the file may be unaligned. */
 static void read_phdr(const uint8_t *file, uint64_t off, Elf64_Phdr *ph)
 {
@@ -35,26 +27,27 @@ static void read_phdr(const uint8_t *file, uint64_t off, Elf64_Phdr *ph)
 static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t errlen)
 {
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-		return fail(err, errlen, "not an ELF file (bad magic)");
+		return set_err(err, errlen, "not an ELF file (bad magic)");
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return fail(err, errlen, "not a 64-bit ELF file (class %u)", eh->e_ident[EI_CLASS]);
+		return set_err(err, errlen, "not a 64-bit ELF file (class %u)",
+		               eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "not a little-endian ELF file");
+		return set_err(err, errlen, "not a little-endian ELF file");
 	if (eh->e_machine != EM_X86_64)
-		return fail(err, errlen, "ELF machine %u is not x86_64", eh->e_machine);
+		return set_err(err, errlen, "ELF machine %u is not x86_64", eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen, "ELF type %u is not a static executable", eh->e_type);
+		return set_err(err, errlen, "ELF type %u is not a static executable", eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return fail(err, errlen, "program header size %u, expected %zu", eh->e_phentsize,
-		            sizeof(Elf64_Phdr));
+		return set_err(err, errlen, "program header size %u, expected %zu", eh->e_phentsize,
+		               sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0)
-		return fail(err, errlen, "no program headers");
+		return set_err(err, errlen, "no program headers");
 	if (eh->e_phnum > ELF_MAX_SEGMENTS)
-		return fail(err, errlen, "%u program headers, at most %u allowed", eh->e_phnum,
-		            ELF_MAX_SEGMENTS);
+		return set_err(err, errlen, "%u program headers, at most %u allowed", eh->e_phnum,
+		               ELF_MAX_SEGMENTS);
 	uint64_t table = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (eh->e_phoff > size || table > size - eh->e_phoff)
-		return fail(err, errlen, "truncated: program headers end past the file");
+		return set_err(err, errlen, "truncated: program headers end past the file");
 	return 0;
 }
 
@@ -62,23 +55,24 @@ static int check_segment(const Elf64_Phdr *ph, unsigned idx, size_t size, uint64
                          char *err, size_t errlen)
 {
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(err, errlen, "segment %u: file size exceeds memory size", idx);
+		return set_err(err, errlen, "segment %u: file size exceeds memory size", idx);
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-		return fail(err, errlen, "truncated: segment %u ends past the file", idx);
+		return set_err(err, errlen, "truncated: segment %u ends past the file", idx);
 	if (ph->p_vaddr != ph->p_paddr)
-		return fail(err, errlen,
-		            "segment %u: virtual address 0x%llx differs from physical 0x%llx", idx,
-		            (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_paddr);
+		return set_err(
+		    err, errlen, "segment %u: virtual address 0x%llx differs from physical 0x%llx",
+		    idx, (unsigned long long)ph->p_vaddr, (unsigned long long)ph->p_paddr);
 	if (ph->p_paddr < HEDGE_IMAGE_MIN)
-		return fail(err, errlen,
-		            "segment %u at 0x%llx overlaps the monitor's reserved area below 0x%x",
-		            idx, (unsigned long long)ph->p_paddr, HEDGE_IMAGE_MIN);
+		return set_err(
+		    err, errlen,
+		    "segment %u at 0x%llx overlaps the monitor's reserved area below 0x%x", idx,
+		    (unsigned long long)ph->p_paddr, HEDGE_IMAGE_MIN);
 	if (ph->p_memsz > UINT64_MAX - ph->p_paddr || ph->p_paddr + ph->p_memsz > mem_size)
-		return fail(err, errlen,
-		            "image does not fit: segment %u ends at 0x%llx but guest memory is "
-		            "%llu MiB (try a larger --mem)",
-		            idx, (unsigned long long)(ph->p_paddr + ph->p_memsz),
-		            (unsigned long long)(mem_size >> 20));
+		return set_err(err, errlen,
+		               "image does not fit: segment %u ends at 0x%llx but guest memory is "
+		               "%llu MiB (try a larger --mem)",
+		               idx, (unsigned long long)(ph->p_paddr + ph->p_memsz),
+		               (unsigned long long)(mem_size >> 20));
 	return 0;
 }
 
@@ -91,9 +85,9 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 
 	if (size < sizeof(eh)) {
 		if (size >= SELFMAG && memcmp(file, ELFMAG, SELFMAG) != 0)
-			return fail(err, errlen, "not an ELF file (bad magic)");
-		return fail(err, errlen, "truncated: %zu bytes is shorter than an ELF header",
-		            size);
+			return set_err(err, errlen, "not an ELF file (bad magic)");
+		return set_err(err, errlen, "truncated: %zu bytes is shorter than an ELF header",
+		               size);
 	}
 	memcpy(&eh, file, sizeof(eh));
 	if (check_header(&eh, size, err, errlen))
@@ -109,7 +103,7 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 		loads[nloads++] = ph;
 	}
 	if (nloads == 0)
-		return fail(err, errlen, "no loadable segments");
+		return set_err(err, errlen, "no loadable segments");
 
 	/* Quadratic, but there are at most ELF_MAX_SEGMENTS segments. */
 	for (unsigned i = 0; i < nloads; i++)
@@ -117,7 +111,7 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 			const Elf64_Phdr *a = &loads[i], *b = &loads[j];
 			if (a->p_paddr < b->p_paddr + b->p_memsz &&
 			    b->p_paddr < a->p_paddr + a->p_memsz)
-				return fail(
+				return set_err(
 				    err, errlen,
 				    "segments overlap: [0x%llx, 0x%llx) and [0x%llx, 0x%llx)",
 				    (unsigned long long)a->p_paddr,
@@ -137,14 +131,15 @@ int elf_load(const uint8_t *file, size_t size, struct guest_mem *mem, struct elf
 			end = ph->p_paddr + ph->p_memsz;
 	}
 	if (!entry_ok)
-		return fail(err, errlen, "entry point 0x%llx is outside every executable segment",
-		            (unsigned long long)eh.e_entry);
+		return set_err(err, errlen,
+		               "entry point 0x%llx is outside every executable segment",
+		               (unsigned long long)eh.e_entry);
 
 	for (unsigned i = 0; i < nloads; i++) {
 		const Elf64_Phdr *ph = &loads[i];
 		uint8_t *dst = gmem_at(mem, ph->p_paddr, ph->p_memsz);
 		if (!dst) /* unreachable after check_segment; kept so the copy is never unchecked */
-			return fail(err, errlen, "segment %u outside guest memory", i);
+			return set_err(err, errlen, "segment %u outside guest memory", i);
 		memcpy(dst, file + ph->p_offset, ph->p_filesz);
 	}
 	out->entry = eh.e_entry;

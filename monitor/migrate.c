@@ -27,6 +27,7 @@
  * against the CRC it had then.
  */
 #include "migrate.h"
+#include "errmsg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,17 +64,6 @@
 #define MIN_MEM       (2ull << 20)
 #define MAX_MEM       ((uint64_t)HEDGE_MAX_MEM_GIB << 30)
 #define PAGE          SNAP_PAGE_SIZE
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -281,8 +271,8 @@ static int send_run(struct source *s, uint64_t first, uint64_t n)
 		s->pending[(first + i) / 64] &= ~(1ull << ((first + i) % 64));
 	}
 	if (send_frame(s->fd, MIG_PAGES, h, sizeof(h), data, n * PAGE, &s->bytes))
-		return fail(s->err, s->errlen, "the connection to the target broke: %s",
-		            strerror(errno));
+		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
+		               strerror(errno));
 	s->pages_sent += n;
 	return 0;
 }
@@ -370,10 +360,10 @@ static int connect_target(const char *to, char *err, size_t errlen)
 	uint32_t ip;
 	uint16_t port;
 	if (migrate_parse_addr(to, &ip, &port))
-		return fail(err, errlen, "bad target address '%s' (want tcp:A.B.C.D:PORT)", to);
+		return set_err(err, errlen, "bad target address '%s' (want tcp:A.B.C.D:PORT)", to);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, errlen, "socket: %s", strerror(errno));
+		return set_err(err, errlen, "socket: %s", strerror(errno));
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = ip};
 	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -387,7 +377,7 @@ static int connect_target(const char *to, char *err, size_t errlen)
 		}
 	}
 	if (rc < 0) {
-		fail(err, errlen, "cannot connect to %s: %s", to, strerror(errno));
+		set_err(err, errlen, "cannot connect to %s: %s", to, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -401,11 +391,12 @@ static int expect_line(struct source *s, const char *want, int timeout_ms)
 {
 	char line[LINE_MAX_LEN + 1];
 	if (recv_line(s->fd, line, sizeof(line), timeout_ms))
-		return fail(s->err, s->errlen, "no answer from the target: %s", strerror(errno));
+		return set_err(s->err, s->errlen, "no answer from the target: %s", strerror(errno));
 	if (strncmp(line, "ERR ", 4) == 0)
-		return fail(s->err, s->errlen, "the target refuses: %s", line + 4);
+		return set_err(s->err, s->errlen, "the target refuses: %s", line + 4);
 	if (strcmp(line, want) != 0)
-		return fail(s->err, s->errlen, "the target answers nonsense (expected %s)", want);
+		return set_err(s->err, s->errlen, "the target answers nonsense (expected %s)",
+		               want);
 	return 0;
 }
 
@@ -428,7 +419,7 @@ static int precopy(struct source *s, unsigned *rounds)
 	while (*rounds < MAX_ROUNDS) {
 		int64_t dirty = fetch_dirty(s);
 		if (dirty < 0)
-			return fail(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+			return set_err(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 		if (dirty <= FEW_PAGES)
 			break;
 		if (send_pages(s, need_dirty, s->pending))
@@ -449,7 +440,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	put32(hello + 16, SNAP_VERSION);
 	put64(hello + 24, vm->mem.size);
 	if (send_frame(s->fd, MIG_HELLO, hello, sizeof(hello), NULL, 0, &s->bytes))
-		return fail(s->err, s->errlen, "cannot send to %s: %s", to, strerror(errno));
+		return set_err(s->err, s->errlen, "cannot send to %s: %s", to, strerror(errno));
 	if (expect_line(s, "OK", IO_TIMEOUT_MS))
 		return -1;
 
@@ -464,7 +455,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	*paused = 1;
 	uint64_t paused_at = host_monotonic_ns();
 	if (s->logging && fetch_dirty(s) < 0)
-		return fail(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+		return set_err(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 	uint8_t *state = NULL;
 	size_t state_len = 0;
 	if (send_pages(s, need_final, snapshot_candidates(vm)) ||
@@ -476,7 +467,8 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	int rc = send_frame(s->fd, MIG_STATE, state, state_len, NULL, 0, &s->bytes);
 	free(state);
 	if (rc) {
-		fail(s->err, s->errlen, "the connection to the target broke: %s", strerror(errno));
+		set_err(s->err, s->errlen, "the connection to the target broke: %s",
+		        strerror(errno));
 		fetch_reason(s);
 		return -1;
 	}
@@ -485,8 +477,8 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 		return -1;
 	uint64_t ready = host_monotonic_ns();
 	if (send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS))
-		return fail(s->err, s->errlen, "the connection to the target broke: %s",
-		            strerror(errno));
+		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
+		               strerror(errno));
 	res->downtime_ms = (double)(ready - paused_at) / 1e6;
 	res->total_ms = (double)(ready - start) / 1e6;
 	res->bytes = s->bytes;
@@ -501,7 +493,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	uint64_t start = host_monotonic_ns();
 	memset(res, 0, sizeof(*res));
 	if (!vm->snap)
-		return fail(err, errlen, "this VM cannot be migrated (no snapshot support)");
+		return set_err(err, errlen, "this VM cannot be migrated (no snapshot support)");
 	struct source s = {.vm = vm, .pages = vm->mem.size / PAGE, .err = err, .errlen = errlen};
 	uint64_t words = (s.pages + 63) / 64;
 	s.sent = calloc(words, 8);
@@ -511,7 +503,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	s.copy = malloc((size_t)SNAP_EXTENT_PAGES * PAGE);
 	int rc = -1, paused = 0;
 	if (!s.sent || !s.pending || !s.log || !s.sent_crc || !s.copy) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 	} else {
 		s.fd = connect_target(to, err, errlen);
 		if (s.fd >= 0) {
@@ -538,7 +530,7 @@ int migrate_accept(const char *spec, unsigned timeout_s, int *fd, char *err, siz
 	uint32_t ip;
 	uint16_t port;
 	if (migrate_parse_addr(spec, &ip, &port)) {
-		fail(err, errlen, "bad --incoming address '%s' (want tcp:A.B.C.D:PORT)", spec);
+		set_err(err, errlen, "bad --incoming address '%s' (want tcp:A.B.C.D:PORT)", spec);
 		return ST_USAGE;
 	}
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -547,7 +539,7 @@ int migrate_accept(const char *spec, unsigned timeout_s, int *fd, char *err, siz
 	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = ip};
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
-		fail(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+		set_err(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 		if (lfd >= 0)
 			close(lfd);
 		return ST_USAGE;
@@ -556,8 +548,8 @@ int migrate_accept(const char *spec, unsigned timeout_s, int *fd, char *err, siz
 	int c = -1;
 	while (c < 0) {
 		if (wait_fd(lfd, POLLIN, deadline)) {
-			fail(err, errlen, "no migration arrived on %s within %u s", spec,
-			     timeout_s);
+			set_err(err, errlen, "no migration arrived on %s within %u s", spec,
+			        timeout_s);
 			close(lfd);
 			return ST_NO_MIGRATION;
 		}
@@ -584,13 +576,13 @@ static int recv_header(int fd, int timeout_ms, uint32_t *type, uint32_t *crc, ui
 
 static int broken(char *err, size_t errlen)
 {
-	fail(err, errlen, "the migration stream broke off: %s", strerror(errno));
+	set_err(err, errlen, "the migration stream broke off: %s", strerror(errno));
 	return ST_NO_MIGRATION;
 }
 
 static int bad(char *err, size_t errlen, const char *what)
 {
-	fail(err, errlen, "bad migration stream: %s", what);
+	set_err(err, errlen, "bad migration stream: %s", what);
 	return ST_BAD_SNAPSHOT;
 }
 
@@ -609,14 +601,15 @@ static int recv_hello(int fd, uint64_t want_mem, int tmo, uint64_t *mem_size, ch
 	if (crc32c(crc32c(0, h, sizeof(h)), p, sizeof(p)) != crc || memcmp(p, MIG_MAGIC, 8))
 		return bad(err, errlen, "the hello is corrupt");
 	if (get32(p + 8) != MIG_PROTOCOL) {
-		fail(err, errlen, "migration protocol %u, this hedge speaks %u", get32(p + 8),
-		     MIG_PROTOCOL);
+		set_err(err, errlen, "migration protocol %u, this hedge speaks %u", get32(p + 8),
+		        MIG_PROTOCOL);
 		return ST_BAD_SNAPSHOT;
 	}
 	if (get32(p + 12) != HEDGE_ABI_VERSION || get32(p + 16) != SNAP_VERSION) {
-		fail(err, errlen,
-		     "the VM uses hypercall ABI %u and state format %u, this hedge has %u and %u",
-		     get32(p + 12), get32(p + 16), HEDGE_ABI_VERSION, SNAP_VERSION);
+		set_err(
+		    err, errlen,
+		    "the VM uses hypercall ABI %u and state format %u, this hedge has %u and %u",
+		    get32(p + 12), get32(p + 16), HEDGE_ABI_VERSION, SNAP_VERSION);
 		return ST_BAD_SNAPSHOT;
 	}
 	uint64_t mem = get64(p + 24);
@@ -625,8 +618,8 @@ static int recv_hello(int fd, uint64_t want_mem, int tmo, uint64_t *mem_size, ch
 	if (mem < MIN_MEM || mem > MAX_MEM || mem % MIN_MEM)
 		return bad(err, errlen, "guest memory size out of range");
 	if (want_mem && want_mem != mem) {
-		fail(err, errlen, "the VM has %llu MiB of memory, --mem asks for %llu MiB",
-		     (unsigned long long)(mem >> 20), (unsigned long long)(want_mem >> 20));
+		set_err(err, errlen, "the VM has %llu MiB of memory, --mem asks for %llu MiB",
+		        (unsigned long long)(mem >> 20), (unsigned long long)(want_mem >> 20));
 		return ST_BAD_SNAPSHOT;
 	}
 	*mem_size = mem;
@@ -650,8 +643,8 @@ static int recv_pages(int fd, struct vm *vm, const uint8_t h[FRAME_HEADER], uint
 		return broken(err, errlen);
 	uint32_t got = crc32c(crc32c(crc32c(0, h, FRAME_HEADER), p, sizeof(p)), dst, n * PAGE);
 	if (got != crc) {
-		fail(err, errlen, "bad migration stream: checksum mismatch in memory at 0x%llx",
-		     (unsigned long long)gpa);
+		set_err(err, errlen, "bad migration stream: checksum mismatch in memory at 0x%llx",
+		        (unsigned long long)gpa);
 		return ST_BAD_SNAPSHOT;
 	}
 	return 0;
@@ -664,7 +657,7 @@ static int recv_state(int fd, struct vm *vm, const uint8_t h[FRAME_HEADER], uint
 		return bad(err, errlen, "state of an impossible size");
 	uint8_t *buf = malloc(len);
 	if (!buf) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return ST_INTERNAL;
 	}
 	if (recv_all(fd, buf, len, tmo)) {
@@ -704,8 +697,8 @@ int migrate_receive(int fd, struct vm *vm, uint64_t want_mem, unsigned timeout_s
 	if (rc)
 		return rc;
 	if (gmem_map(&vm->mem, mem_size)) {
-		fail(err, errlen, "not enough memory for the VM's %llu MiB: %s",
-		     (unsigned long long)(mem_size >> 20), strerror(errno));
+		set_err(err, errlen, "not enough memory for the VM's %llu MiB: %s",
+		        (unsigned long long)(mem_size >> 20), strerror(errno));
 		return ST_SNAPSHOT_HOST;
 	}
 	if (send_all(fd, "OK\n", 3, 0, IO_TIMEOUT_MS))
@@ -735,7 +728,7 @@ int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen)
 	    recv_line(fd, line, sizeof(line), IO_TIMEOUT_MS))
 		return broken(err, errlen);
 	if (strcmp(line, "GO") != 0) {
-		fail(err, errlen, "the source did not confirm the migration");
+		set_err(err, errlen, "the source did not confirm the migration");
 		return ST_NO_MIGRATION;
 	}
 	return 0;

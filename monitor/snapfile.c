@@ -10,6 +10,7 @@
  * and the unit tests run this file alone.
  */
 #include "snapfile.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,17 +52,6 @@ enum {
 	H_RESERVED = 112, /* 12 zero bytes */
 	H_CRC = 124,
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -256,15 +246,15 @@ int snap_encode(struct snap_meta *m, uint8_t **out, size_t *outlen, char *err, s
 		nsec++;
 	}
 	if (meta > SNAP_META_MAX)
-		return fail(err, errlen, "snapshot metadata of %llu bytes is too large",
-		            (unsigned long long)meta);
+		return set_err(err, errlen, "snapshot metadata of %llu bytes is too large",
+		               (unsigned long long)meta);
 	m->meta_size = meta;
 	m->mem_offset = align_up(meta, SNAP_PAGE_SIZE);
 	m->file_size = m->mem_offset + m->mem_size;
 
 	uint8_t *buf = calloc(1, m->mem_offset);
 	if (!buf)
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	memcpy(buf + H_MAGIC, SNAP_MAGIC, 8);
 	put32(buf + H_VERSION, SNAP_VERSION);
 	put32(buf + H_ABI, HEDGE_ABI_VERSION);
@@ -304,43 +294,45 @@ int snap_peek(const uint8_t *buf, size_t len, uint64_t file_size, uint64_t *pref
 {
 	size_t magic_len = len < 8 ? len : 8;
 	if (memcmp(buf, SNAP_MAGIC, magic_len) != 0)
-		return fail(err, errlen, "not a hedge snapshot (bad magic)");
+		return set_err(err, errlen, "not a hedge snapshot (bad magic)");
 	if (len < SNAP_HEADER_SIZE)
-		return fail(err, errlen, "truncated: %zu bytes is shorter than a snapshot header",
-		            len);
+		return set_err(err, errlen,
+		               "truncated: %zu bytes is shorter than a snapshot header", len);
 	uint32_t version = get32(buf + H_VERSION);
 	if (version != SNAP_VERSION)
-		return fail(err, errlen, "snapshot format version %u, this hedge reads version %u",
-		            version, SNAP_VERSION);
+		return set_err(err, errlen,
+		               "snapshot format version %u, this hedge reads version %u", version,
+		               SNAP_VERSION);
 	if (get32(buf + H_HEADER_SIZE) != SNAP_HEADER_SIZE)
-		return fail(err, errlen, "header size %u, expected %u", get32(buf + H_HEADER_SIZE),
-		            SNAP_HEADER_SIZE);
+		return set_err(err, errlen, "header size %u, expected %u",
+		               get32(buf + H_HEADER_SIZE), SNAP_HEADER_SIZE);
 	uint8_t copy[SNAP_HEADER_SIZE];
 	memcpy(copy, buf, sizeof(copy));
 	put32(copy + H_CRC, 0);
 	if (crc32c(0, copy, sizeof(copy)) != get32(buf + H_CRC))
-		return fail(err, errlen, "header checksum mismatch: the snapshot is corrupt");
+		return set_err(err, errlen, "header checksum mismatch: the snapshot is corrupt");
 	uint32_t abi = get32(buf + H_ABI);
 	if (abi != HEDGE_ABI_VERSION)
-		return fail(err, errlen,
-		            "snapshot made for hypercall ABI version %u, this hedge speaks %u", abi,
-		            HEDGE_ABI_VERSION);
+		return set_err(err, errlen,
+		               "snapshot made for hypercall ABI version %u, this hedge speaks %u",
+		               abi, HEDGE_ABI_VERSION);
 	if (!all_zero(buf + H_RESERVED, H_CRC - H_RESERVED))
-		return fail(err, errlen, "reserved header bytes are not zero");
+		return set_err(err, errlen, "reserved header bytes are not zero");
 	uint64_t mem_size = get64(buf + H_MEM_SIZE), meta = get64(buf + H_META_SIZE);
 	uint64_t mem_offset = get64(buf + H_MEM_OFFSET), size = get64(buf + H_FILE_SIZE);
 	if (mem_size < MIN_MEM || mem_size > MAX_MEM || mem_size % MIN_MEM)
-		return fail(err, errlen, "bad guest memory size %llu bytes",
-		            (unsigned long long)mem_size);
+		return set_err(err, errlen, "bad guest memory size %llu bytes",
+		               (unsigned long long)mem_size);
 	if (meta < SNAP_HEADER_SIZE || meta > SNAP_META_MAX || meta % 8 ||
 	    mem_offset != align_up(meta, SNAP_PAGE_SIZE) || size != mem_offset + mem_size)
-		return fail(err, errlen, "inconsistent sizes in the snapshot header");
+		return set_err(err, errlen, "inconsistent sizes in the snapshot header");
 	if (file_size < size)
-		return fail(err, errlen, "truncated: the file has %llu bytes, its header says %llu",
-		            (unsigned long long)file_size, (unsigned long long)size);
+		return set_err(err, errlen,
+		               "truncated: the file has %llu bytes, its header says %llu",
+		               (unsigned long long)file_size, (unsigned long long)size);
 	if (file_size > size)
-		return fail(err, errlen, "%llu bytes of trailing data after the memory image",
-		            (unsigned long long)(file_size - size));
+		return set_err(err, errlen, "%llu bytes of trailing data after the memory image",
+		               (unsigned long long)(file_size - size));
 	*prefix_len = mem_offset;
 	return 0;
 }
@@ -351,39 +343,39 @@ static int check_payload(int type, const uint8_t *p, uint64_t len, uint64_t mem_
 {
 	const char *name = sec_name[type];
 	if (sec_fixed_size[type] && len != sec_fixed_size[type])
-		return fail(err, errlen, "%s section has %llu bytes, expected %llu", name,
-		            (unsigned long long)len, (unsigned long long)sec_fixed_size[type]);
+		return set_err(err, errlen, "%s section has %llu bytes, expected %llu", name,
+		               (unsigned long long)len, (unsigned long long)sec_fixed_size[type]);
 	switch (type) {
 	case SNAP_SEC_CPUID: {
 		uint32_t n = len >= 8 ? get32(p) : 0;
 		if (len < 8 || n == 0 || n > SNAP_CPUID_MAX || get32(p + 4) ||
 		    len != 8 + (uint64_t)n * sizeof(struct kvm_cpuid_entry2))
-			return fail(err, errlen, "malformed cpuid section");
+			return set_err(err, errlen, "malformed cpuid section");
 		return 0;
 	}
 	case SNAP_SEC_MSRS: {
 		uint32_t n = len >= 8 ? get32(p) : 0;
 		if (len < 8 || n > SNAP_MSRS_MAX || get32(p + 4) || len != 8 + (uint64_t)n * 16)
-			return fail(err, errlen, "malformed msrs section");
+			return set_err(err, errlen, "malformed msrs section");
 		for (uint32_t i = 0; i < n; i++)
 			if (get32(p + 8 + 16 * i + 4))
-				return fail(err, errlen, "malformed msrs section");
+				return set_err(err, errlen, "malformed msrs section");
 		return 0;
 	}
 	case SNAP_SEC_XSAVE:
 		if (len < 4096 || len > SNAP_XSAVE_MAX || len % 4)
-			return fail(err, errlen, "xsave section has %llu bytes",
-			            (unsigned long long)len);
+			return set_err(err, errlen, "xsave section has %llu bytes",
+			               (unsigned long long)len);
 		return 0;
 	case SNAP_SEC_XCRS:
 		if (get32(p) > KVM_MAX_XCRS)
-			return fail(err, errlen, "malformed xcrs section");
+			return set_err(err, errlen, "malformed xcrs section");
 		return 0;
 	case SNAP_SEC_CLOCK:
 		/* 100 GHz: far above any TSC, low enough that the clock arithmetic cannot overflow.
 		 */
 		if (get64(p) > 100000000ull)
-			return fail(err, errlen, "clock section: TSC frequency out of range");
+			return set_err(err, errlen, "clock section: TSC frequency out of range");
 		return 0;
 	case SNAP_SEC_NET: {
 		struct snap_net net;
@@ -391,23 +383,23 @@ static int check_payload(int type, const uint8_t *p, uint64_t len, uint64_t mem_
 		const uint64_t ring = sizeof(struct hedge_net_ring);
 		if (net.present > 1 || net.rings_set > 1 || (net.rings_set && !net.present) ||
 		    net.pad[0] || net.pad[1] || net.pad2)
-			return fail(err, errlen, "malformed net section");
+			return set_err(err, errlen, "malformed net section");
 		if (net.rings_set &&
 		    (net.tx_ring % 8 || net.rx_ring % 8 || net.tx_ring > mem_size ||
 		     ring > mem_size - net.tx_ring || net.rx_ring > mem_size ||
 		     ring > mem_size - net.rx_ring ||
 		     (net.tx_ring < net.rx_ring + ring && net.rx_ring < net.tx_ring + ring)))
-			return fail(err, errlen,
-			            "net section: rings outside guest memory or overlapping");
+			return set_err(err, errlen,
+			               "net section: rings outside guest memory or overlapping");
 		if (!net.rings_set && (net.tx_ring || net.rx_ring))
-			return fail(err, errlen, "malformed net section");
+			return set_err(err, errlen, "malformed net section");
 		return 0;
 	}
 	case SNAP_SEC_MEMORY: {
 		uint64_t n = len >= 16 ? get64(p + 8) : 0;
 		if (len < 16 || get32(p) != SNAP_PAGE_SIZE || get32(p + 4) ||
 		    n > mem_size / SNAP_PAGE_SIZE || len != 16 + n * sizeof(struct snap_extent))
-			return fail(err, errlen, "malformed memory section");
+			return set_err(err, errlen, "malformed memory section");
 		uint64_t next = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			struct snap_extent e;
@@ -415,7 +407,7 @@ static int check_payload(int type, const uint8_t *p, uint64_t len, uint64_t mem_
 			if (e.gpa % SNAP_PAGE_SIZE || e.gpa < next || e.npages == 0 ||
 			    e.npages > SNAP_EXTENT_PAGES || e.gpa > mem_size ||
 			    (uint64_t)e.npages * SNAP_PAGE_SIZE > mem_size - e.gpa)
-				return fail(
+				return set_err(
 				    err, errlen,
 				    "memory section: extent %llu is out of order or outside "
 				    "guest memory",
@@ -434,14 +426,14 @@ static int check_required(const struct snap_blob *sec, int have_memory, char *er
 	                               SNAP_SEC_EVENTS, SNAP_SEC_CLOCK};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!sec[required[i]].len)
-			return fail(err, errlen, "the %s section is missing",
-			            sec_name[required[i]]);
+			return set_err(err, errlen, "the %s section is missing",
+			               sec_name[required[i]]);
 	if (!have_memory)
-		return fail(err, errlen, "the memory section is missing");
+		return set_err(err, errlen, "the memory section is missing");
 	if (!sec[SNAP_SEC_SREGS].len == !sec[SNAP_SEC_SREGS2].len)
-		return fail(err, errlen, "need exactly one of the sregs and sregs2 sections");
+		return set_err(err, errlen, "need exactly one of the sregs and sregs2 sections");
 	if (!sec[SNAP_SEC_FPU].len && !sec[SNAP_SEC_XSAVE].len)
-		return fail(err, errlen, "the fpu and xsave sections are both missing");
+		return set_err(err, errlen, "the fpu and xsave sections are both missing");
 	return 0;
 }
 
@@ -453,7 +445,7 @@ int snap_decode(const uint8_t *buf, size_t len, uint64_t file_size, struct snap_
 	if (snap_peek(buf, len, file_size, &prefix, err, errlen))
 		return -1;
 	if (len < prefix)
-		return fail(err, errlen, "truncated: metadata ends past the data given");
+		return set_err(err, errlen, "truncated: metadata ends past the data given");
 	uint64_t meta = get64(buf + H_META_SIZE);
 	uint32_t nsec = get32(buf + H_NSECTIONS);
 	uint64_t off = SNAP_HEADER_SIZE;
@@ -461,38 +453,38 @@ int snap_decode(const uint8_t *buf, size_t len, uint64_t file_size, struct snap_
 	uint64_t memory_len = 0;
 	for (uint32_t i = 0; i < nsec; i++) {
 		if (meta - off < SEC_HEADER_SIZE)
-			return fail(err, errlen, "section %u: header runs past the metadata", i);
+			return set_err(err, errlen, "section %u: header runs past the metadata", i);
 		const uint8_t *h = buf + off;
 		uint32_t type = get32(h), flags = get32(h + 4), crc = get32(h + 16);
 		uint64_t plen = get64(h + 8);
 		uint64_t room = meta - off - SEC_HEADER_SIZE;
 		if (plen > room || align_up(plen, 8) > room)
-			return fail(err, errlen, "section %u: %llu bytes run past the metadata", i,
-			            (unsigned long long)plen);
+			return set_err(err, errlen, "section %u: %llu bytes run past the metadata",
+			               i, (unsigned long long)plen);
 		uint64_t padded = align_up(plen, 8);
 		uint8_t hcopy[SEC_HEADER_SIZE];
 		memcpy(hcopy, h, sizeof(hcopy));
 		put32(hcopy + 16, 0);
 		uint32_t got = crc32c(crc32c(0, hcopy, sizeof(hcopy)), h + SEC_HEADER_SIZE, padded);
 		if (got != crc)
-			return fail(err, errlen,
-			            "section %u (%s): checksum mismatch: the snapshot is corrupt",
-			            i,
-			            type > 0 && type < SNAP_SEC_COUNT ? sec_name[type] : "unknown");
+			return set_err(
+			    err, errlen,
+			    "section %u (%s): checksum mismatch: the snapshot is corrupt", i,
+			    type > 0 && type < SNAP_SEC_COUNT ? sec_name[type] : "unknown");
 		if ((flags & ~SNAP_SEC_OPTIONAL) || get32(h + 20) ||
 		    !all_zero(h + SEC_HEADER_SIZE + plen, padded - plen))
-			return fail(err, errlen, "section %u: reserved bits are set", i);
+			return set_err(err, errlen, "section %u: reserved bits are set", i);
 		off += SEC_HEADER_SIZE + padded;
 		if (type == 0 || type >= SNAP_SEC_COUNT) {
 			if (flags & SNAP_SEC_OPTIONAL)
 				continue;
-			return fail(err, errlen, "unknown section type %u (made by a newer hedge?)",
-			            type);
+			return set_err(err, errlen,
+			               "unknown section type %u (made by a newer hedge?)", type);
 		}
 		const uint8_t *payload = h + SEC_HEADER_SIZE;
 		if ((type == SNAP_SEC_MEMORY && memory) ||
 		    (type != SNAP_SEC_MEMORY && m->sec[type].data))
-			return fail(err, errlen, "duplicate %s section", sec_name[type]);
+			return set_err(err, errlen, "duplicate %s section", sec_name[type]);
 		if (check_payload((int)type, payload, plen, get64(buf + H_MEM_SIZE), err, errlen))
 			return -1;
 		if (type == SNAP_SEC_MEMORY) {
@@ -503,10 +495,10 @@ int snap_decode(const uint8_t *buf, size_t len, uint64_t file_size, struct snap_
 		}
 	}
 	if (off != meta)
-		return fail(err, errlen, "%llu bytes after the last section",
-		            (unsigned long long)(meta - off));
+		return set_err(err, errlen, "%llu bytes after the last section",
+		               (unsigned long long)(meta - off));
 	if (!all_zero(buf + meta, prefix - meta))
-		return fail(err, errlen, "padding before the memory image is not zero");
+		return set_err(err, errlen, "padding before the memory image is not zero");
 	if (check_required(m->sec, memory != NULL, err, errlen))
 		return -1;
 
@@ -515,12 +507,12 @@ int snap_decode(const uint8_t *buf, size_t len, uint64_t file_size, struct snap_
 	snap_cpu_from_cpuid((const uint8_t *)cpuid->data + 8, get32(cpuid->data), &m->cpu);
 	if (memcmp(m->cpu.vendor, buf + H_VENDOR, 12) != 0 ||
 	    m->cpu.signature != get32(buf + H_SIGNATURE))
-		return fail(err, errlen,
-		            "the header's CPU summary disagrees with the cpuid section");
+		return set_err(err, errlen,
+		               "the header's CPU summary disagrees with the cpuid section");
 	for (int i = 0; i < SNAP_CPU_WORDS; i++)
 		if (m->cpu.features[i] != get32(buf + H_FEATURES + 4 * i))
-			return fail(err, errlen,
-			            "the header's CPU summary disagrees with the cpuid section");
+			return set_err(err, errlen,
+			               "the header's CPU summary disagrees with the cpuid section");
 	m->mem_size = get64(buf + H_MEM_SIZE);
 	m->created_ns = get64(buf + H_CREATED);
 	m->meta_size = meta;
@@ -530,7 +522,7 @@ int snap_decode(const uint8_t *buf, size_t len, uint64_t file_size, struct snap_
 	if (m->nextents) {
 		m->extents = malloc(m->nextents * sizeof(*m->extents));
 		if (!m->extents)
-			return fail(err, errlen, "out of memory");
+			return set_err(err, errlen, "out of memory");
 		memcpy(m->extents, memory + 16, memory_len - 16);
 	}
 	return 0;
@@ -541,9 +533,10 @@ int snap_verify_extents(const struct snap_meta *m, const uint8_t *mem, char *err
 	for (uint64_t i = 0; i < m->nextents; i++) {
 		const struct snap_extent *e = &m->extents[i];
 		if (crc32c(0, mem + e->gpa, (size_t)e->npages * SNAP_PAGE_SIZE) != e->crc)
-			return fail(err, errlen,
-			            "memory at 0x%llx: checksum mismatch: the snapshot is corrupt",
-			            (unsigned long long)e->gpa);
+			return set_err(
+			    err, errlen,
+			    "memory at 0x%llx: checksum mismatch: the snapshot is corrupt",
+			    (unsigned long long)e->gpa);
 	}
 	return 0;
 }
@@ -573,14 +566,14 @@ int snap_write_file(const char *path, struct snap_meta *m, const uint8_t *mem,
 	char tmp[4200];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= sizeof(tmp)) {
 		free(prefix);
-		return fail(err, errlen, "path too long");
+		return set_err(err, errlen, "path too long");
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST &&
 	    unlink(tmp) == 0) /* left by a crashed hedge with our pid */
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fail(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		free(prefix);
 		return -1;
 	}
@@ -607,7 +600,7 @@ int snap_write_file(const char *path, struct snap_meta *m, const uint8_t *mem,
 	}
 	if (rc) {
 		unlink(tmp);
-		return fail(err, errlen, "cannot write %s: %s", path, strerror(saved));
+		return set_err(err, errlen, "cannot write %s: %s", path, strerror(saved));
 	}
 	st->bytes_written = written;
 	st->file_size = m->file_size;
@@ -637,32 +630,32 @@ int snap_file_open(const char *path, struct snap_file *f, char *err, size_t errl
 	memset(f, 0, sizeof(*f));
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
-		return fail(err, errlen, "cannot open: %s", strerror(errno));
+		return set_err(err, errlen, "cannot open: %s", strerror(errno));
 	struct stat st;
 	uint8_t head[SNAP_HEADER_SIZE];
 	uint64_t prefix_len;
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fail(err, errlen, "not a regular file");
+		set_err(err, errlen, "not a regular file");
 		goto bad;
 	}
 	size_t head_len = (uint64_t)st.st_size < sizeof(head) ? (size_t)st.st_size : sizeof(head);
 	if (pread_all(f->fd, head, head_len, 0)) {
-		fail(err, errlen, "cannot read: %s", strerror(errno));
+		set_err(err, errlen, "cannot read: %s", strerror(errno));
 		goto bad;
 	}
 	if (head_len == 0) {
-		fail(err, errlen, "empty file, not a snapshot");
+		set_err(err, errlen, "empty file, not a snapshot");
 		goto bad;
 	}
 	if (snap_peek(head, head_len, (uint64_t)st.st_size, &prefix_len, err, errlen))
 		goto bad;
 	f->prefix = malloc(prefix_len);
 	if (!f->prefix) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		goto bad;
 	}
 	if (pread_all(f->fd, f->prefix, prefix_len, 0)) {
-		fail(err, errlen, "cannot read: %s", strerror(errno));
+		set_err(err, errlen, "cannot read: %s", strerror(errno));
 		goto bad;
 	}
 	if (snap_decode(f->prefix, prefix_len, (uint64_t)st.st_size, &f->meta, err, errlen))
@@ -679,10 +672,11 @@ static int check_zero(const struct snap_file *f, uint64_t from, uint64_t to, cha
 {
 	for (uint64_t off = from; off < to; off += SNAP_PAGE_SIZE)
 		if (!page_is_zero(f->mem + (off - f->meta.mem_offset)))
-			return fail(err, errlen,
-			            "memory at 0x%llx holds data the snapshot does not list: the "
-			            "snapshot is corrupt",
-			            (unsigned long long)(off - f->meta.mem_offset));
+			return set_err(
+			    err, errlen,
+			    "memory at 0x%llx holds data the snapshot does not list: the "
+			    "snapshot is corrupt",
+			    (unsigned long long)(off - f->meta.mem_offset));
 	return 0;
 }
 
@@ -739,7 +733,7 @@ int snap_file_map(struct snap_file *f, char *err, size_t errlen)
 	void *p = mmap(NULL, m->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 	               f->fd, (off_t)m->mem_offset);
 	if (p == MAP_FAILED)
-		return fail(err, errlen, "cannot map the memory image: %s", strerror(errno));
+		return set_err(err, errlen, "cannot map the memory image: %s", strerror(errno));
 	f->mem = p;
 	if (snap_verify_extents(m, f->mem, err, errlen) || check_unlisted(f, err, errlen)) {
 		munmap(f->mem, m->mem_size);

@@ -14,6 +14,7 @@
  * writes the file.
  */
 #include "snapshot.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,17 +60,6 @@ struct snap_ctx {
 	struct snap_net net;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int has_cap(int fd, int cap)
 {
 	return ioctl(fd, KVM_CHECK_EXTENSION, cap);
@@ -89,18 +79,18 @@ static int probe_msrs(struct vm *vm, struct snap_ctx *s, char *err, size_t errle
 {
 	struct kvm_msr_list probe = {.nmsrs = 0};
 	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
-		return fail(err, errlen, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		return set_err(err, errlen, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
 	uint32_t n = probe.nmsrs;
 	struct kvm_msr_list *list = calloc(1, sizeof(*list) + (n + 1) * sizeof(uint32_t));
 	s->msrs = calloc(1, msrs_size(n + 1));
 	if (!list || !s->msrs) {
 		free(list);
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	}
 	list->nmsrs = n;
 	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
 		free(list);
-		return fail(err, errlen, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		return set_err(err, errlen, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
 	}
 	n = list->nmsrs < SNAP_MSRS_MAX ? list->nmsrs : SNAP_MSRS_MAX;
 	for (uint32_t i = 0; i < n; i++)
@@ -110,7 +100,7 @@ static int probe_msrs(struct vm *vm, struct snap_ctx *s, char *err, size_t errle
 		s->msrs->nmsrs = n;
 		int got = ioctl(vm->vcpu_fd, KVM_GET_MSRS, s->msrs);
 		if (got < 0)
-			return fail(err, errlen, "KVM_GET_MSRS: %s", strerror(errno));
+			return set_err(err, errlen, "KVM_GET_MSRS: %s", strerror(errno));
 		if ((uint32_t)got >= n)
 			break;
 		memmove(&s->msrs->entries[got], &s->msrs->entries[got + 1],
@@ -125,10 +115,10 @@ static int prepare_cpuid(struct vm *vm, struct snap_ctx *s, char *err, size_t er
 {
 	s->cpuid = calloc(1, sizeof(*s->cpuid) + SNAP_CPUID_MAX * sizeof(s->cpuid->entries[0]));
 	if (!s->cpuid)
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	s->cpuid->nent = SNAP_CPUID_MAX;
 	if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, s->cpuid) < 0)
-		return fail(err, errlen, "KVM_GET_CPUID2: %s", strerror(errno));
+		return set_err(err, errlen, "KVM_GET_CPUID2: %s", strerror(errno));
 	s->cpuid->padding = 0;
 	s->cpuid_len = sizeof(*s->cpuid) + s->cpuid->nent * sizeof(s->cpuid->entries[0]);
 	return 0;
@@ -138,7 +128,7 @@ int snapshot_prepare(struct vm *vm, char *err, size_t errlen)
 {
 	struct snap_ctx *s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	s->pagemap_fd = -1;
 	vm->snap = s;
 	if (prepare_cpuid(vm, s, err, errlen) || probe_msrs(vm, s, err, errlen))
@@ -150,7 +140,7 @@ int snapshot_prepare(struct vm *vm, char *err, size_t errlen)
 		                    : (uint32_t)sizeof(struct kvm_xsave);
 		s->xsave = calloc(1, s->xsave_size);
 		if (!s->xsave)
-			return fail(err, errlen, "out of memory");
+			return set_err(err, errlen, "out of memory");
 	}
 	s->has_sregs2 = has_cap(vm->kvm_fd, KVM_CAP_SREGS2) > 0;
 	s->has_xcrs = has_cap(vm->kvm_fd, KVM_CAP_XCRS) > 0;
@@ -159,7 +149,7 @@ int snapshot_prepare(struct vm *vm, char *err, size_t errlen)
 	uint64_t pages = vm->mem.size / SNAP_PAGE_SIZE;
 	s->candidates = calloc((pages + 63) / 64, sizeof(uint64_t));
 	if (!s->candidates)
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	/* Without it every page is read to find the non-zero ones: slower, still right. */
 	s->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	return 0;
@@ -184,7 +174,7 @@ static int get_state(int fd, unsigned long req, void *arg, const char *name, cha
                      size_t errlen)
 {
 	if (ioctl(fd, req, arg) < 0)
-		return fail(err, errlen, "%s: %s", name, strerror(errno));
+		return set_err(err, errlen, "%s: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -201,7 +191,7 @@ static int read_clock(struct vm *vm, struct snap_ctx *s, char *err, size_t errle
 		struct kvm_msr_entry e;
 	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC};
 	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &tsc) != 1)
-		return fail(err, errlen, "cannot read the guest's TSC");
+		return set_err(err, errlen, "cannot read the guest's TSC");
 	uint64_t mono = host_monotonic_ns();
 	s->clock = (struct snap_clock){
 	    .tsc_khz = s->tsc_khz,
@@ -238,7 +228,7 @@ static int read_vcpu(struct vm *vm, struct snap_ctx *s, char *err, size_t errlen
 	s->msrs->pad = 0;
 	int got = ioctl(fd, KVM_GET_MSRS, s->msrs);
 	if (got < 0 || (uint32_t)got != s->nmsrs)
-		return fail(err, errlen, "KVM_GET_MSRS read %d of %u MSRs", got, s->nmsrs);
+		return set_err(err, errlen, "KVM_GET_MSRS read %d of %u MSRs", got, s->nmsrs);
 	for (uint32_t i = 0; i < s->nmsrs; i++)
 		s->msrs->entries[i].reserved = 0;
 	return read_clock(vm, s, err, errlen);
@@ -333,7 +323,7 @@ int snapshot_take(struct vm *vm, const char *path, struct snapshot_result *res, 
 	fill_meta(vm, s, &m);
 	mark_candidates(vm, s);
 	if (snap_scan_memory(vm->mem.base, vm->mem.size, s->candidates, &m.extents, &m.nextents))
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	struct snap_write_stats st;
 	int rc = snap_write_file(path, &m, vm->mem.base, &st, err, errlen);
 	snap_meta_free(&m);
@@ -368,9 +358,9 @@ int snapshot_load_memory(struct vm *vm, struct snap_file *f, uint64_t mem_size, 
 {
 	uint64_t have = f->meta.mem_size;
 	if (mem_size && mem_size != have) {
-		fail(err, errlen,
-		     "the snapshot has %llu MiB of guest memory, --mem asks for %llu MiB",
-		     (unsigned long long)(have >> 20), (unsigned long long)(mem_size >> 20));
+		set_err(err, errlen,
+		        "the snapshot has %llu MiB of guest memory, --mem asks for %llu MiB",
+		        (unsigned long long)(have >> 20), (unsigned long long)(mem_size >> 20));
 		return ST_BAD_SNAPSHOT;
 	}
 	if (snap_file_map(f, err, errlen))
@@ -410,8 +400,8 @@ static int host_cpu(struct vm *vm, struct snap_cpu *hc, char *err, size_t errlen
 {
 	struct kvm_cpuid2 *host = cpuid_supported(vm->kvm_fd);
 	if (!host)
-		return fail(err, errlen, "KVM cannot report its supported CPUID: %s",
-		            strerror(errno));
+		return set_err(err, errlen, "KVM cannot report its supported CPUID: %s",
+		               strerror(errno));
 	snap_cpu_from_cpuid(host->entries, host->nent, hc);
 	struct kvm_cpuid2 *eff = calloc(1, sizeof(*eff) + SNAP_CPUID_MAX * sizeof(eff->entries[0]));
 	if (eff) {
@@ -435,16 +425,17 @@ static int check_host_cpu(struct vm *vm, const struct snap_meta *m, char *err, s
 	if (host_cpu(vm, &hc, err, errlen))
 		return -1;
 	if (memcmp(hc.vendor, m->cpu.vendor, 12) != 0)
-		return fail(err, errlen,
-		            "the snapshot was taken on a %.12s CPU, this host has %.12s",
-		            m->cpu.vendor, hc.vendor);
+		return set_err(err, errlen,
+		               "the snapshot was taken on a %.12s CPU, this host has %.12s",
+		               m->cpu.vendor, hc.vendor);
 	for (int i = 0; i < SNAP_CPU_WORDS; i++) {
 		uint32_t missing = m->cpu.features[i] & ~hc.features[i] & ~dynamic_bits[i];
 		if (missing)
-			return fail(err, errlen,
-			            "this host's CPU lacks features the snapshot's guest may use "
-			            "(CPUID %s bits 0x%08x)",
-			            word_name[i], missing);
+			return set_err(
+			    err, errlen,
+			    "this host's CPU lacks features the snapshot's guest may use "
+			    "(CPUID %s bits 0x%08x)",
+			    word_name[i], missing);
 	}
 	const struct snap_blob *xs = &m->sec[SNAP_SEC_XSAVE];
 	if (xs->len) {
@@ -452,13 +443,14 @@ static int check_host_cpu(struct vm *vm, const struct snap_meta *m, char *err, s
 		               ? has_cap(vm->vm_fd, KVM_CAP_XSAVE2)
 		               : -1;
 		if (size < 0)
-			return fail(err, errlen, "this host's KVM has no XSAVE");
+			return set_err(err, errlen, "this host's KVM has no XSAVE");
 		if (size < (int)sizeof(struct kvm_xsave))
 			size = (int)sizeof(struct kvm_xsave);
 		if (xs->len > (uint64_t)size)
-			return fail(err, errlen,
-			            "the snapshot's XSAVE state has %llu bytes, this host takes %d",
-			            (unsigned long long)xs->len, size);
+			return set_err(
+			    err, errlen,
+			    "the snapshot's XSAVE state has %llu bytes, this host takes %d",
+			    (unsigned long long)xs->len, size);
 	}
 	return 0;
 }
@@ -467,8 +459,8 @@ static int set_state(int fd, unsigned long req, const void *arg, const char *nam
                      size_t errlen)
 {
 	if (ioctl(fd, req, arg) < 0)
-		return fail(err, errlen, "KVM refuses the snapshot's state (%s: %s)", name,
-		            strerror(errno));
+		return set_err(err, errlen, "KVM refuses the snapshot's state (%s: %s)", name,
+		               strerror(errno));
 	return 0;
 }
 
@@ -493,7 +485,7 @@ static int set_msrs(struct vm *vm, const struct snap_blob *b, char *err, size_t 
 	if (!saved || !batch) {
 		free(saved);
 		free(batch);
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	}
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < saved->nmsrs; i++)
@@ -508,7 +500,7 @@ static int set_msrs(struct vm *vm, const struct snap_blob *b, char *err, size_t 
 		        (n - done) * sizeof(rest->entries[0]));
 		int set = ioctl(vm->vcpu_fd, KVM_SET_MSRS, rest);
 		if (set < 0) {
-			rc = fail(err, errlen, "KVM_SET_MSRS: %s", strerror(errno));
+			rc = set_err(err, errlen, "KVM_SET_MSRS: %s", strerror(errno));
 			break;
 		}
 		done += (uint32_t)set;
@@ -520,9 +512,9 @@ static int set_msrs(struct vm *vm, const struct snap_blob *b, char *err, size_t 
 		} one = {.h.nmsrs = 1, .e.index = batch->entries[done].index};
 		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &one) != 1 ||
 		    one.e.data != batch->entries[done].data)
-			rc = fail(err, errlen, "KVM refuses the snapshot's MSR 0x%x = 0x%llx",
-			          batch->entries[done].index,
-			          (unsigned long long)batch->entries[done].data);
+			rc = set_err(err, errlen, "KVM refuses the snapshot's MSR 0x%x = 0x%llx",
+			             batch->entries[done].index,
+			             (unsigned long long)batch->entries[done].data);
 		done++;
 	}
 	free(saved);
@@ -592,7 +584,7 @@ static int set_vcpu(struct vm *vm, const struct snap_meta *m, char *err, size_t 
 		}
 		void *copy = calloc(1, size);
 		if (!copy)
-			return fail(err, errlen, "out of memory");
+			return set_err(err, errlen, "out of memory");
 		memcpy(copy, b->data, b->len);
 		int rc = set_state(vm->vcpu_fd, order[i].req, copy, order[i].name, err, errlen);
 		free(copy);
@@ -623,7 +615,7 @@ static int restore_clock(struct vm *vm, const struct snap_meta *m, char *err, si
 		if (diff * 1000000 > c.tsc_khz * 250 &&
 		    (has_cap(vm->kvm_fd, KVM_CAP_TSC_CONTROL) <= 0 ||
 		     ioctl(vm->vcpu_fd, KVM_SET_TSC_KHZ, (unsigned long)c.tsc_khz) < 0))
-			return fail(
+			return set_err(
 			    err, errlen,
 			    "the snapshot's TSC ran at %llu kHz, this host's runs at %llu kHz "
 			    "and KVM cannot scale it",
@@ -634,21 +626,22 @@ static int restore_clock(struct vm *vm, const struct snap_meta *m, char *err, si
 		struct kvm_msr_entry e;
 	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC, .e.data = c.guest_tsc};
 	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &tsc) != 1)
-		return fail(err, errlen, "KVM refuses to set the guest's TSC");
+		return set_err(err, errlen, "KVM refuses to set the guest's TSC");
 	uint64_t now_mono = host_monotonic_ns(), now_wall = host_realtime_ns();
 	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &tsc) != 1)
-		return fail(err, errlen, "cannot read the guest's TSC");
+		return set_err(err, errlen, "cannot read the guest's TSC");
 	uint64_t guest_mono = c.guest_mono_ns;
 	if (c.tsc_khz) {
 		if (tsc.e.data < c.guest_tsc)
-			return fail(
+			return set_err(
 			    err, errlen,
 			    "this host's TSC is behind the snapshot's and KVM cannot set the "
 			    "guest's: its clock would go backwards");
 		guest_mono += ticks_to_ns(tsc.e.data - c.guest_tsc, c.tsc_khz);
 	}
 	if (guest_mono > now_mono)
-		return fail(err, errlen, "the snapshot's guest has run longer than this host has");
+		return set_err(err, errlen,
+		               "the snapshot's guest has run longer than this host has");
 	vm->mono_base_ns = now_mono - guest_mono;
 	/* The guest adds this to its monotonic clock for the wall clock; it reads it every time. */
 	struct hedge_boot_info *bi = gmem_at(&vm->mem, HEDGE_BOOT_INFO_ADDR, sizeof(*bi));
@@ -676,7 +669,7 @@ int snapshot_restore(struct vm *vm, const struct snap_file *f, char *err, size_t
 		return ST_SNAPSHOT_HOST;
 	struct kvm_cpuid2 *cpuid = copy_blob(&m->sec[SNAP_SEC_CPUID]);
 	if (!cpuid) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		return ST_INTERNAL;
 	}
 	int rc = set_state(vm->vcpu_fd, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", err, errlen);

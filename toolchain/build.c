@@ -8,6 +8,7 @@
  * never leaves a half-written image behind.
  */
 #include "build.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,16 +30,6 @@
 #define MAX_ERROR_SYMBOLS 4
 
 /* ---- small helpers ---- */
-
-__attribute__((format(printf, 3, 4))) static int set_err(char *err, size_t errlen, const char *fmt,
-                                                         ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static double now_seconds(void)
 {

@@ -4,6 +4,7 @@
  * linked (compiler, flags, runtime objects and libraries).
  */
 #include "build_conf.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,16 +15,6 @@
 #include <unistd.h>
 
 #define MAX_CONF_BYTES (64 * 1024)
-
-__attribute__((format(printf, 3, 4))) static int set_err(char *err, size_t errlen, const char *fmt,
-                                                         ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
 {
