@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "hedge_abi.h"
+#include "build.h"
 #include "cache.h"
 #include "run.h"
 #include "migrate.h"
@@ -80,18 +81,6 @@ static void run_usage(FILE *out)
 	        "  122  bad hypercall (bad pointer, length or number)\n"
 	        "  123  hypercall with another ABI version\n"
 	        "  124  unexpected VM exit\n");
-}
-
-/* Splits wasmtime's HOST[::GUEST]; GUEST defaults to HOST as given. */
-static int split_dir(const char *spec, char **host, char **guest)
-{
-	const char *sep = strstr(spec, "::");
-	size_t host_len = sep ? (size_t)(sep - spec) : strlen(spec);
-	if (host_len == 0 || (sep && sep[2] == '\0'))
-		return -1;
-	*host = strndup(spec, host_len);
-	*guest = strdup(sep ? sep + 2 : *host);
-	return *host && *guest ? 0 : -1;
 }
 
 /* A random locally administered unicast address in QEMU's 52:54:00 range. */
@@ -198,8 +187,13 @@ int cmd_run(int argc, char **argv)
 		} else if (strcmp(name, "--dir") == 0) {
 			if (ndirs == MAX_DIRS)
 				return usage_error("too many --dir options", NULL);
-			if (split_dir(val, &dir_host[ndirs], &dir_guest[ndirs]))
+			/* The same HOST[::GUEST] rules as hedge build --dir. */
+			struct build_dir dir;
+			char why[256];
+			if (build_dir_parse(val, &dir, why, sizeof(why)))
 				return usage_error("--dir needs HOST[::GUEST]", val);
+			dir_host[ndirs] = dir.host;
+			dir_guest[ndirs] = dir.guest;
 			ndirs++;
 		} else if (strcmp(name, "--env") == 0) {
 			if (!strchr(val, '=') || val[0] == '=')
