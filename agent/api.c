@@ -17,22 +17,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "sha256.h"
 
 #define MAX_JSON_BODY (64u << 10)
-#define MAX_ARGS      256
-#define MAX_ARG_LEN   4096
 
-static struct MHD_Daemon *daemon_;
+static struct MHD_Daemon *daemon_, *tcp_daemon;
+static const int over_unix = 0, over_tcp = 1;
 static unsigned long long request_counts[600];
 
 struct req {
 	char *body;
 	size_t len, cap, limit;
 	int too_big;
+	int denied; /* over TCP without the right token: the body is not even kept */
 };
 
 /* --- responses ------------------------------------------------------------------------- */
@@ -238,8 +239,37 @@ static enum MHD_Result post_image(struct MHD_Connection *c, struct req *rq)
 	    json_pack("{s:s, s:s, s:I}", "id", id, "kind", kind, "size", (json_int_t)rq->len));
 }
 
+/* The bytes as uploaded (the .wasm of a wasm image), for `hedge pull` from this agent. */
+static enum MHD_Result image_content(struct MHD_Connection *c, const char *id)
+{
+	char kind[8] = "", path[PATH_MAX + 96];
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_prepare_v2(agent.db, "SELECT kind FROM images WHERE id=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	snprintf(path, sizeof(path), "%s/images/%s.%s", agent.state_dir, id, kind);
+	/* Opened under the lock: a concurrent DELETE cannot take the file halfway. */
+	int fd = kind[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	pthread_mutex_unlock(&agent.lock);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb)) {
+		if (fd >= 0)
+			close(fd);
+		return send_error(c, 404, "no such image: %s", id);
+	}
+	struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+	enum MHD_Result rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	__atomic_add_fetch(&request_counts[200], 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
 static enum MHD_Result images_route(struct MHD_Connection *c, const char *method, const char *ref,
-                                    struct req *rq)
+                                    const char *action, struct req *rq)
 {
 	if (!ref) {
 		if (!strcmp(method, "POST"))
@@ -268,6 +298,15 @@ static enum MHD_Result images_route(struct MHD_Connection *c, const char *method
 		                  : rc == 404 ? "no such image: %s"
 		                              : "ambiguous image id: %s",
 		                  ref);
+	}
+	if (action) {
+		pthread_mutex_unlock(&agent.lock);
+		if (strcmp(action, "content"))
+			return send_error(c, 404, "no such route: /images/%.64s/%.32s", ref,
+			                  action);
+		if (strcmp(method, "GET"))
+			return send_error(c, 405, "content takes GET");
+		return image_content(c, id);
 	}
 	sqlite3_stmt *st;
 	json_t *out = NULL;
@@ -315,7 +354,8 @@ static enum MHD_Result images_route(struct MHD_Connection *c, const char *method
 
 #define VM_COLUMNS                                                                           \
 	"name, image, mem, args, env, restart, state, pid, exit_code, exit_signal, reason, " \
-	"created_at, started_at, finished_at, boot_ms, restarts, supervisor_pid"
+	"created_at, started_at, finished_at, boot_ms, restarts, supervisor_pid, net, "      \
+	"snapshot, cpu_millis"
 
 static json_t *nullable_int(sqlite3_stmt *st, int col)
 {
@@ -327,8 +367,9 @@ static json_t *nullable_int(sqlite3_stmt *st, int col)
 static json_t *vm_json(sqlite3_stmt *st)
 {
 	const char *state = (const char *)sqlite3_column_text(st, 6);
-	int up =
-	    !strcmp(state, "running") || !strcmp(state, "paused") || !strcmp(state, "stopping");
+	int up = !strcmp(state, "running") || !strcmp(state, "paused") ||
+	         !strcmp(state, "stopping") || !strcmp(state, "migrating") ||
+	         !strcmp(state, "snapshotting");
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(st, 0)));
 	json_object_set_new(o, "image", json_string((const char *)sqlite3_column_text(st, 1)));
@@ -358,6 +399,15 @@ static json_t *vm_json(sqlite3_stmt *st)
 	                        ? json_null()
 	                        : json_real(sqlite3_column_double(st, 14)));
 	json_object_set_new(o, "restarts", json_integer(sqlite3_column_int(st, 15)));
+	json_object_set_new(o, "net",
+	                    sqlite3_column_type(st, 17) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_loads((const char *)sqlite3_column_text(st, 17), 0, NULL));
+	if (sqlite3_column_type(st, 18) != SQLITE_NULL)
+		json_object_set_new(o, "snapshot",
+		                    json_string((const char *)sqlite3_column_text(st, 18)));
+	if (sqlite3_column_int(st, 19))
+		json_object_set_new(o, "cpus", json_real(sqlite3_column_int(st, 19) / 1000.0));
 	if (up)
 		json_object_set_new(
 		    o, "supervised",
@@ -394,185 +444,102 @@ static const char *vm_state_locked(const char *name, char *buf, size_t len, pid_
 	return state;
 }
 
-static int parse_mem(json_t *v, uint64_t *out)
-{
-	uint64_t bytes;
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) <= 0)
-			return -1;
-		bytes = (uint64_t)json_integer_value(v);
-	} else if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(s, &end, 10);
-		if (errno || end == s || s[0] == '-' || n == 0)
-			return -1;
-		unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
-		end += shift != 0;
-		if (*end || n > MAX_VM_MEM >> shift)
-			return -1;
-		bytes = n << shift;
-	} else {
-		return -1;
-	}
-	if (bytes > MAX_VM_MEM)
-		return -1;
-	/* As hedge run does: whole 2 MiB pages. */
-	*out = (bytes + (2u << 20) - 1) & ~((uint64_t)(2u << 20) - 1);
-	return 0;
-}
-
-/* Checks a JSON array of strings; NULL or the reason it is refused. */
-static const char *check_strings(json_t *arr, int env)
-{
-	if (!json_is_array(arr))
-		return "must be an array of strings";
-	if (json_array_size(arr) > MAX_ARGS)
-		return "has too many entries (256 at most)";
-	size_t i;
-	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		if (!json_is_string(v))
-			return "must be an array of strings";
-		const char *s = json_string_value(v);
-		if (strlen(s) != json_string_length(v) || strlen(s) > MAX_ARG_LEN)
-			return "has a string with NUL or longer than 4096 bytes";
-		if (env && (!strchr(s, '=') || s[0] == '='))
-			return "entries must be K=V";
-	}
-	return NULL;
-}
-
 static enum MHD_Result post_vm(struct MHD_Connection *c, struct req *rq)
 {
-	json_error_t jerr;
-	json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!body)
-		return send_error(c, 400, "malformed JSON: %s (line %d)", jerr.text, jerr.line);
+	struct vm_spec spec;
+	char err[400];
+	if (req_parse_vm(rq->body, rq->len, &spec, err, sizeof(err)))
+		return send_error(c, 400, "%s", err);
 	enum MHD_Result r;
-	if (!json_is_object(body)) {
-		r = send_error(c, 400, "the body must be a JSON object");
-		goto out;
-	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(body, key, v)
-	{
-		static const char *const known[] = {"name", "image", "mem",
-		                                    "args", "env",   "restart"};
-		int ok = 0;
-		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= !strcmp(key, known[k]);
-		if (!ok) {
-			r = send_error(
-			    c, 400,
-			    "unknown field \"%.64s\" (name, image, mem, args, env, restart)", key);
-			goto out;
-		}
-	}
-	json_t *jname = json_object_get(body, "name"), *jimage = json_object_get(body, "image");
-	if (!json_is_string(jname) || !json_is_string(jimage)) {
-		r = send_error(c, 400, "\"name\" and \"image\" are required strings");
-		goto out;
-	}
-	const char *name = json_string_value(jname);
-	if (strlen(name) != json_string_length(jname) || !vm_name_valid(name)) {
-		r = send_error(c, 400,
-		               "bad VM name: 1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'");
-		goto out;
-	}
-	json_t *jargs = json_object_get(body, "args"), *jenv = json_object_get(body, "env");
-	const char *why;
-	if (jargs && (why = check_strings(jargs, 0))) {
-		r = send_error(c, 400, "\"args\" %s", why);
-		goto out;
-	}
-	if (jenv && (why = check_strings(jenv, 1))) {
-		r = send_error(c, 400, "\"env\" %s", why);
-		goto out;
-	}
-	json_t *jrestart = json_object_get(body, "restart");
-	const char *restart = jrestart ? json_string_value(jrestart) : "no";
-	if (!restart ||
-	    (strcmp(restart, "no") && strcmp(restart, "on-failure") && strcmp(restart, "always"))) {
-		r = send_error(c, 400, "\"restart\" must be \"no\", \"on-failure\" or \"always\"");
-		goto out;
-	}
-	uint64_t mem = 0;
-	json_t *jmem = json_object_get(body, "mem");
-	if (jmem && parse_mem(jmem, &mem)) {
-		r = send_error(c, 400, "\"mem\" must be bytes or a size like \"64M\", at most 16G");
-		goto out;
-	}
 	char sock[PATH_MAX + 96];
-	vm_sock_path(name, sock, sizeof(sock));
+	vm_sock_path(spec.name, sock, sizeof(sock));
+	uint64_t total;
+	node_mem_available(&total);
 	if (strlen(sock) >= 108) {
 		r = send_error(c, 422, "VM name too long for a socket under %s", agent.state_dir);
 		goto out;
 	}
-	uint64_t total;
-	node_mem_available(&total);
-	if (mem > total) {
+	if (spec.mem > total) {
 		r = send_error(c, 422, "\"mem\" is more than the node's %llu MiB",
 		               (unsigned long long)(total >> 20));
 		goto out;
 	}
-	char *args = jargs ? json_dumps(jargs, JSON_COMPACT) : strdup("[]");
-	char *env = jenv ? json_dumps(jenv, JSON_COMPACT) : strdup("[]");
-	if (!args || !env) {
-		free(args);
-		free(env);
-		r = send_error(c, 500, "out of memory");
-		goto out;
-	}
+	json_t *jnet = req_net_json(&spec.net);
+	char *net = json_object_size(jnet) ? json_dumps(jnet, JSON_COMPACT) : NULL;
+	json_decref(jnet);
 
 	pthread_mutex_lock(&agent.lock);
 	char id[SHA256_HEX_LEN + 1], kind[8] = "hvt";
-	int rc = resolve_image_locked(json_string_value(jimage), id);
-	if (rc) {
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (spec.snapshot[0]) {
+		/* A VM restored from a snapshot: its image and memory are the snapshot's. */
+		sqlite3_prepare_v2(agent.db, "SELECT image, mem FROM snapshots WHERE name=?1", -1,
+		                   &st, NULL);
+		sqlite3_bind_text(st, 1, spec.snapshot, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(id, sizeof(id), "%s", sqlite3_column_text(st, 0));
+			uint64_t smem = (uint64_t)sqlite3_column_int64(st, 1);
+			if (spec.mem && spec.mem != smem)
+				rc = 1;
+			spec.mem = smem;
+		} else {
+			rc = 2;
+		}
+		sqlite3_finalize(st);
+		if (rc) {
+			pthread_mutex_unlock(&agent.lock);
+			r = rc == 2
+			        ? send_error(c, 422, "no such snapshot: %s", spec.snapshot)
+			        : send_error(c, 422, "snapshot %s has %llu MiB of memory",
+			                     spec.snapshot, (unsigned long long)(spec.mem >> 20));
+			goto out2;
+		}
+	} else if ((rc = resolve_image_locked(spec.image, id))) {
 		pthread_mutex_unlock(&agent.lock);
 		r = send_error(c, rc == 409 ? 409 : 422, "%s image: %.80s",
-		               rc == 409 ? "ambiguous" : "no such", json_string_value(jimage));
+		               rc == 409 ? "ambiguous" : "no such", spec.image);
 		goto out2;
 	}
-	sqlite3_stmt *st;
 	sqlite3_prepare_v2(agent.db, "SELECT kind FROM images WHERE id=?1", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	if (!mem)
-		mem = strcmp(kind, "wasm") ? DEFAULT_VM_MEM : DEFAULT_WASM_MEM;
-	sqlite3_prepare_v2(
-	    agent.db,
-	    "INSERT INTO vms(name, image, mem, args, env, restart, state, created_at) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'created', ?7)",
-	    -1, &st, NULL);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (!spec.mem)
+		spec.mem = strcmp(kind, "wasm") ? DEFAULT_VM_MEM : DEFAULT_WASM_MEM;
+	sqlite3_prepare_v2(agent.db,
+	                   "INSERT INTO vms(name, image, mem, args, env, restart, state, "
+	                   "created_at, net, snapshot, cpu_millis) "
+	                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'created', ?7, ?8, ?9, ?10)",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, spec.name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)mem);
-	sqlite3_bind_text(st, 4, args, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, env, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, restart, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)spec.mem);
+	sqlite3_bind_text(st, 4, spec.args, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, spec.env, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, spec.restart, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)wall_ms());
+	if (net)
+		sqlite3_bind_text(st, 8, net, -1, SQLITE_TRANSIENT);
+	if (spec.snapshot[0])
+		sqlite3_bind_text(st, 9, spec.snapshot, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 10, (int)spec.cpu_millis);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(agent.db);
 	sqlite3_finalize(st);
-	json_t *vm = rc == SQLITE_DONE ? vm_get_locked(name) : NULL;
+	json_t *vm = rc == SQLITE_DONE ? vm_get_locked(spec.name) : NULL;
 	pthread_mutex_unlock(&agent.lock);
 	if (rc == SQLITE_DONE)
 		r = send_json(c, 201, vm);
 	else if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-		r = send_error(c, 409, "a VM named %s exists", name);
+		r = send_error(c, 409, "a VM named %s exists", spec.name);
 	else
 		r = send_error(c, 500, "database: %s", sqlite3_errstr(ext));
 out2:
-	free(args);
-	free(env);
+	free(net);
 out:
-	json_decref(body);
+	req_vm_spec_free(&spec);
 	return r;
 }
 
@@ -605,12 +572,13 @@ static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
 		pthread_mutex_unlock(&agent.lock);
 		return send_error(c, 409, "VM %s is %s", name, state);
 	}
+	/* Boot time: from the spawn until the VM's control socket answers. */
+	struct timespec spawned, booted;
+	clock_gettime(CLOCK_MONOTONIC, &spawned);
 	int rc = vm_spawn_locked(name, err, sizeof(err));
 	pthread_mutex_unlock(&agent.lock);
 	if (rc)
 		return send_error(c, (unsigned)rc, "%s", err);
-
-	/* Boot time: from the spawn until the VM's control socket answers. */
 	uint64_t t0 = mono_ms();
 	char answer[256];
 	while (mono_ms() - t0 < 10000) {
@@ -621,10 +589,14 @@ static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
 			    agent.db, "UPDATE vms SET boot_ms=?2 WHERE name=?1 AND state='running'",
 			    -1, &st, NULL);
 			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_double(st, 2, (double)(mono_ms() - t0));
+			clock_gettime(CLOCK_MONOTONIC, &booted);
+			double boot = (double)(booted.tv_sec - spawned.tv_sec) * 1e3 +
+			              (double)(booted.tv_nsec - spawned.tv_nsec) / 1e6;
+			sqlite3_bind_double(st, 2, boot);
 			sqlite3_step(st);
 			sqlite3_finalize(st);
 			pthread_mutex_unlock(&agent.lock);
+			api_boot_observed(boot);
 			break;
 		}
 		pthread_mutex_lock(&agent.lock);
@@ -819,6 +791,263 @@ static enum MHD_Result vm_logs(struct MHD_Connection *c, const char *name)
 	return rc;
 }
 
+/* --- stats, snapshots, migration ------------------------------------------------------ */
+
+static json_t *usage_json(pid_t pid, uint64_t mem)
+{
+	struct vm_usage u;
+	if (pid <= 0 || vm_usage(pid, mem, &u))
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:f}", "rss_bytes", (json_int_t)u.rss, "pss_bytes",
+	                 (json_int_t)u.pss, "guest_touched_bytes", (json_int_t)u.guest_rss,
+	                 "cpu_seconds", u.cpu_seconds);
+}
+
+static enum MHD_Result vm_stats(struct MHD_Connection *c, const char *name)
+{
+	pthread_mutex_lock(&agent.lock);
+	json_t *vm = vm_get_locked(name);
+	pthread_mutex_unlock(&agent.lock);
+	if (!vm)
+		return send_error(c, 404, "no such VM: %s", name);
+	json_t *pid = json_object_get(vm, "pid");
+	uint64_t mem = (uint64_t)json_integer_value(json_object_get(vm, "mem"));
+	json_t *out =
+	    json_pack("{s:s, s:O, s:O, s:I, s:O, s:O, s:o}", "name", name, "state",
+	              json_object_get(vm, "state"), "pid", pid, "mem", (json_int_t)mem, "uptime_ms",
+	              json_object_get(vm, "uptime_ms"), "boot_ms", json_object_get(vm, "boot_ms"),
+	              "usage", usage_json((pid_t)json_integer_value(pid), mem));
+	json_decref(vm);
+	return send_json(c, 200, out);
+}
+
+/* Sets a VM's state from `from` to `to` under the lock; 0, or 409 naming its state. */
+static int vm_transition(const char *name, const char *const *from, const char *to, char *state_out,
+                         size_t len)
+{
+	char buf[16];
+	pthread_mutex_lock(&agent.lock);
+	const char *state = vm_state_locked(name, buf, sizeof(buf), NULL);
+	int ok = 0;
+	for (size_t i = 0; state && from[i]; i++)
+		ok |= !strcmp(state, from[i]);
+	snprintf(state_out, len, "%s", state ? state : "");
+	if (ok && to) {
+		sqlite3_stmt *st;
+		sqlite3_prepare_v2(agent.db, "UPDATE vms SET state=?2 WHERE name=?1", -1, &st,
+		                   NULL);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&agent.lock);
+	return !state ? 404 : ok ? 0 : 409;
+}
+
+/* Copies a field of the monitor's one-line JSON answer into obj. */
+static void copy_answer(json_t *obj, const char *answer)
+{
+	json_t *a = json_loads(answer, 0, NULL);
+	if (json_is_object(a))
+		json_object_update(obj, a);
+	json_decref(a);
+}
+
+static enum MHD_Result vm_snapshot(struct MHD_Connection *c, const char *name, struct req *rq)
+{
+	char snap[VM_NAME_MAX + 1], err[400], state[16], path[PATH_MAX + 96], req[PATH_MAX + 200];
+	int stop;
+	if (req_parse_snapshot(rq->body, rq->len, snap, &stop, err, sizeof(err)))
+		return send_error(c, 400, "%s", err);
+	/* "snapshotting" keeps stop, pause and migrate away while the monitor writes. */
+	static const char *const from[] = {"running", "paused", NULL};
+	int rc = vm_transition(name, from, "snapshotting", state, sizeof(state));
+	if (rc)
+		return rc == 404 ? send_error(c, 404, "no such VM: %s", name)
+		                 : send_error(c, 409, "VM %s is %s", name, state);
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(agent.db, "SELECT count(*) FROM snapshots WHERE name=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, snap, -1, SQLITE_TRANSIENT);
+	int taken = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	enum MHD_Result r;
+	const char *back = state; /* running or paused, as it was */
+	if (taken) {
+		r = send_error(c, 409, "a snapshot named %s exists", snap);
+		goto restore_state;
+	}
+	snprintf(path, sizeof(path), "%s/snapshots/%s.snap", agent.state_dir, snap);
+	snprintf(req, sizeof(req), "{\"op\":\"snapshot\",\"path\":\"%s\",\"stop\":%s}\n", path,
+	         stop ? "true" : "false");
+	char answer[1024];
+	uint64_t t0 = mono_ms();
+	if (vm_control(name, req, answer, sizeof(answer), 120000)) {
+		r = send_error(c, 502, "VM %s's control socket does not answer", name);
+		goto restore_state;
+	}
+	if (strstr(answer, "\"error\"")) {
+		r = send_error(c, 409, "the VM refused: %.300s", answer);
+		goto restore_state;
+	}
+	if (stop)
+		back = "paused";
+	struct stat sb;
+	if (stat(path, &sb)) {
+		r = send_error(c, 500, "the snapshot file is missing: %s", strerror(errno));
+		goto restore_state;
+	}
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_prepare_v2(agent.db,
+	                   "INSERT INTO snapshots(name, vm, image, mem, size, path, created_at) "
+	                   "SELECT ?1, name, image, mem, ?2, ?3, ?4 FROM vms WHERE name=?5",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, snap, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)sb.st_size);
+	sqlite3_bind_text(st, 3, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)wall_ms());
+	sqlite3_bind_text(st, 5, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	if (rc != SQLITE_DONE) {
+		unlink(path);
+		r = send_error(c, 500, "database: %s", sqlite3_errmsg(agent.db));
+		goto restore_state;
+	}
+	json_t *out = json_pack("{s:s, s:s, s:I, s:I}", "name", snap, "vm", name, "size",
+	                        (json_int_t)sb.st_size, "total_ms", (json_int_t)(mono_ms() - t0));
+	copy_answer(out, answer);
+	r = send_json(c, 201, out);
+restore_state:;
+	static const char *const snapshotting[] = {"snapshotting", NULL};
+	vm_transition(name, snapshotting, back, state, sizeof(state));
+	return r;
+}
+
+static enum MHD_Result vm_migrate(struct MHD_Connection *c, const char *name, struct req *rq)
+{
+	char to[REQ_MIGRATE_ADDR], err[400], state[16], req[128], answer[1024];
+	if (req_parse_migrate(rq->body, rq->len, to, err, sizeof(err)))
+		return send_error(c, 400, "%s", err);
+	/* While "migrating" no other operation runs, and the supervisor restarts nothing. */
+	static const char *const from[] = {"running", NULL};
+	int rc = vm_transition(name, from, "migrating", state, sizeof(state));
+	if (rc)
+		return rc == 404 ? send_error(c, 404, "no such VM: %s", name)
+		                 : send_error(c, 409, "VM %s is %s (only a running VM migrates)",
+		                              name, state);
+	snprintf(req, sizeof(req), "{\"op\":\"migrate\",\"to\":\"%s\"}\n", to);
+	int ok = vm_control(name, req, answer, sizeof(answer), 300000) == 0 &&
+	         !strstr(answer, "\"error\"");
+	static const char *const migrating[] = {"migrating", NULL};
+	if (!ok) {
+		vm_transition(name, migrating, "running", state, sizeof(state));
+		if (!answer[0])
+			return send_error(c, 502, "VM %s's control socket does not answer", name);
+		json_t *a = json_loads(answer, 0, NULL);
+		const char *why = json_string_value(json_object_get(a, "error"));
+		enum MHD_Result r = send_error(
+		    c, 502, "migration failed, the VM runs on here: %.300s", why ? why : answer);
+		json_decref(a);
+		return r;
+	}
+	/* The monitor here ends now; the supervisor marks the VM exited, not restarted. */
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_stmt *st;
+	char reason[80];
+	snprintf(reason, sizeof(reason), "migrated to %s", to);
+	sqlite3_prepare_v2(agent.db,
+	                   "UPDATE vms SET reason=?2, state=CASE state WHEN 'migrating' THEN "
+	                   "'stopping' ELSE state END, stop_deadline=?3 WHERE name=?1",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)(mono_ms() + agent.stop_timeout_ms));
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	wait_state_change(name, "stopping", agent.stop_timeout_ms + 3000);
+	json_t *out = json_pack("{s:s, s:s}", "name", name, "to", to);
+	copy_answer(out, answer);
+	return send_json(c, 200, out);
+}
+
+static json_t *snapshot_json(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", sqlite3_column_text(st, 0), "vm",
+	                 sqlite3_column_text(st, 1), "image", sqlite3_column_text(st, 2), "mem",
+	                 (json_int_t)sqlite3_column_int64(st, 3), "size",
+	                 (json_int_t)sqlite3_column_int64(st, 4), "created_at",
+	                 (json_int_t)sqlite3_column_int64(st, 5));
+}
+
+static enum MHD_Result snapshots_route(struct MHD_Connection *c, const char *method,
+                                       const char *name)
+{
+	sqlite3_stmt *st;
+	if (!name) {
+		if (strcmp(method, "GET"))
+			return send_error(c, 405,
+			                  "method %s not allowed on /snapshots (take one "
+			                  "with POST /vms/NAME/snapshot)",
+			                  method);
+		json_t *arr = json_array();
+		pthread_mutex_lock(&agent.lock);
+		sqlite3_prepare_v2(agent.db,
+		                   "SELECT name, vm, image, mem, size, created_at FROM snapshots "
+		                   "ORDER BY created_at, name",
+		                   -1, &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(arr, snapshot_json(st));
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&agent.lock);
+		return send_json(c, 200, arr);
+	}
+	if (!req_name_valid(name))
+		return send_error(c, 400, "bad snapshot name");
+	if (strcmp(method, "GET") && strcmp(method, "DELETE"))
+		return send_error(c, 405, "method %s not allowed on a snapshot", method);
+	pthread_mutex_lock(&agent.lock);
+	json_t *out = NULL;
+	sqlite3_prepare_v2(agent.db,
+	                   "SELECT name, vm, image, mem, size, created_at, path, (SELECT count(*) "
+	                   "FROM vms WHERE snapshot=snapshots.name) FROM snapshots WHERE name=?1",
+	                   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	char path[PATH_MAX + 96] = "";
+	int users = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out = snapshot_json(st);
+		snprintf(path, sizeof(path), "%s", sqlite3_column_text(st, 6));
+		users = sqlite3_column_int(st, 7);
+		json_object_set_new(out, "vms", json_integer(users));
+	}
+	sqlite3_finalize(st);
+	if (!out) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 404, "no such snapshot: %s", name);
+	}
+	if (!strcmp(method, "GET")) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_json(c, 200, out);
+	}
+	json_decref(out);
+	if (users) {
+		pthread_mutex_unlock(&agent.lock);
+		return send_error(c, 409, "snapshot %s is used by %d VM(s)", name, users);
+	}
+	sqlite3_prepare_v2(agent.db, "DELETE FROM snapshots WHERE name=?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	unlink(path);
+	pthread_mutex_unlock(&agent.lock);
+	return send_json(c, 200, json_pack("{s:s}", "deleted", name));
+}
+
 static enum MHD_Result vms_route(struct MHD_Connection *c, const char *method, const char *name,
                                  const char *action, struct req *rq)
 {
@@ -854,6 +1083,9 @@ static enum MHD_Result vms_route(struct MHD_Connection *c, const char *method, c
 	if (!strcmp(action, "logs"))
 		return strcmp(method, "GET") ? send_error(c, 405, "logs takes GET")
 		                             : vm_logs(c, name);
+	if (!strcmp(action, "stats"))
+		return strcmp(method, "GET") ? send_error(c, 405, "stats takes GET")
+		                             : vm_stats(c, name);
 	if (strcmp(method, "POST"))
 		return send_error(c, 405, "%s takes POST", action);
 	if (!strcmp(action, "start"))
@@ -866,14 +1098,20 @@ static enum MHD_Result vms_route(struct MHD_Connection *c, const char *method, c
 		return vm_pause_resume(c, name, 1);
 	if (!strcmp(action, "resume"))
 		return vm_pause_resume(c, name, 0);
-	return send_error(c, 404, "unknown action %.32s (start stop kill pause resume logs)",
+	if (!strcmp(action, "snapshot"))
+		return vm_snapshot(c, name, rq);
+	if (!strcmp(action, "migrate"))
+		return vm_migrate(c, name, rq);
+	return send_error(c, 404,
+	                  "unknown action %.32s (start stop kill pause resume snapshot migrate "
+	                  "logs stats)",
 	                  action);
 }
 
 /* --- node, metrics, OpenAPI ------------------------------------------------------------ */
 
-static const char *const all_states[] = {"created",  "running", "paused",
-                                         "stopping", "exited",  "restarting"};
+static const char *const all_states[] = {"created", "running",    "paused",       "stopping",
+                                         "exited",  "restarting", "snapshotting", "migrating"};
 #define NSTATES (sizeof(all_states) / sizeof(all_states[0]))
 
 static void count_states(long long counts[NSTATES])
@@ -899,45 +1137,165 @@ static enum MHD_Result get_node(struct MHD_Connection *c)
 	for (size_t i = 0; i < NSTATES; i++)
 		json_object_set_new(vms, all_states[i], json_integer(counts[i]));
 	uint64_t total, avail = node_mem_available(&total);
-	return send_json(c, 200,
-	                 json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "version", HEDGED_VERSION,
-	                           "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "mem_total",
-	                           (json_int_t)total, "mem_available", (json_int_t)avail,
-	                           "vm_mem_limit", (json_int_t)agent.max_vm_mem, "kvm",
-	                           access("/dev/kvm", R_OK | W_OK) == 0, "vms", vms));
+	return send_json(
+	    c, 200,
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:s, s:b, s:o}", "version", HEDGED_VERSION,
+	              "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "mem_total",
+	              (json_int_t)total, "mem_available", (json_int_t)avail, "vm_mem_limit",
+	              (json_int_t)agent.max_vm_mem, "kvm", access("/dev/kvm", R_OK | W_OK) == 0,
+	              "cgroup", agent.cgroup, "tcp", agent.token[0] != 0, "vms", vms));
+}
+
+/* Boot times (spawn to control socket answering) since hedged started: a histogram. */
+static const double boot_buckets[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+#define NBUCKETS (sizeof(boot_buckets) / sizeof(boot_buckets[0]))
+static unsigned long long boot_counts[NBUCKETS + 1];
+static double boot_sum;
+static pthread_mutex_t boot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void api_boot_observed(double ms)
+{
+	pthread_mutex_lock(&boot_lock);
+	size_t i = 0;
+	while (i < NBUCKETS && ms > boot_buckets[i])
+		i++;
+	boot_counts[i]++;
+	boot_sum += ms;
+	pthread_mutex_unlock(&boot_lock);
+}
+
+/* A growing text buffer; on allocation failure it stops growing and says so. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = t->failed ? 0 : vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (t->failed || n < 0)
+			return;
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		char *b = realloc(t->buf, t->cap * 2 + (size_t)n);
+		if (!b) {
+			t->failed = 1;
+			return;
+		}
+		t->buf = b;
+		t->cap = t->cap * 2 + (size_t)n;
+	}
 }
 
 static enum MHD_Result get_metrics(struct MHD_Connection *c)
 {
 	long long counts[NSTATES];
 	count_states(counts);
-	size_t cap = 8192, len = 0;
-	char *out = malloc(cap);
-	if (!out)
+	struct text t = {.buf = malloc(8192), .cap = 8192};
+	if (!t.buf)
 		return send_error(c, 500, "out of memory");
-	len += (size_t)snprintf(out + len, cap - len,
-	                        "# HELP hedge_vms VMs known to hedged, by state.\n"
-	                        "# TYPE hedge_vms gauge\n");
+	t.buf[0] = '\0';
+	put(&t, "# HELP hedge_vms VMs known to hedged, by state.\n# TYPE hedge_vms gauge\n");
 	for (size_t i = 0; i < NSTATES; i++)
-		len += (size_t)snprintf(out + len, cap - len, "hedge_vms{state=\"%s\"} %lld\n",
-		                        all_states[i], counts[i]);
-	len += (size_t)snprintf(out + len, cap - len,
-	                        "# HELP hedge_api_requests_total API requests answered, by "
-	                        "HTTP status.\n# TYPE hedge_api_requests_total counter\n");
-	for (unsigned code = 100; code < 600 && len < cap - 100; code++) {
+		put(&t, "hedge_vms{state=\"%s\"} %lld\n", all_states[i], counts[i]);
+	put(&t, "# HELP hedge_api_requests_total API requests answered, by HTTP status.\n"
+	        "# TYPE hedge_api_requests_total counter\n");
+	for (unsigned code = 100; code < 600; code++) {
 		unsigned long long n = __atomic_load_n(&request_counts[code], __ATOMIC_RELAXED);
 		if (n)
-			len += (size_t)snprintf(out + len, cap - len,
-			                        "hedge_api_requests_total{code=\"%u\"} %llu\n",
-			                        code, n);
+			put(&t, "hedge_api_requests_total{code=\"%u\"} %llu\n", code, n);
 	}
 	uint64_t total, avail = node_mem_available(&total);
-	snprintf(out + len, cap - len,
-	         "# TYPE hedge_node_memory_available_bytes gauge\n"
-	         "hedge_node_memory_available_bytes %llu\n",
-	         (unsigned long long)avail);
-	enum MHD_Result rc = send_text(c, 200, "text/plain; version=0.0.4", out);
-	free(out);
+	put(&t,
+	    "# HELP hedge_node_memory_available_bytes MemAvailable of the node.\n"
+	    "# TYPE hedge_node_memory_available_bytes gauge\n"
+	    "hedge_node_memory_available_bytes %llu\n",
+	    (unsigned long long)avail);
+
+	pthread_mutex_lock(&boot_lock);
+	unsigned long long cum = 0;
+	put(&t, "# HELP hedge_vm_boot_milliseconds Time from spawning a VM's monitor to its "
+	        "control socket answering.\n# TYPE hedge_vm_boot_milliseconds histogram\n");
+	for (size_t i = 0; i <= NBUCKETS; i++) {
+		cum += boot_counts[i];
+		if (i < NBUCKETS)
+			put(&t, "hedge_vm_boot_milliseconds_bucket{le=\"%g\"} %llu\n",
+			    boot_buckets[i], cum);
+		else
+			put(&t, "hedge_vm_boot_milliseconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	}
+	put(&t, "hedge_vm_boot_milliseconds_sum %.3f\nhedge_vm_boot_milliseconds_count %llu\n",
+	    boot_sum, cum);
+	pthread_mutex_unlock(&boot_lock);
+
+	/* Per VM: read /proc outside the lock (a thousand VMs take a while). */
+	struct live {
+		char name[VM_NAME_MAX + 1];
+		pid_t pid;
+		uint64_t mem;
+	} *vms = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&agent.lock);
+	sqlite3_prepare_v2(agent.db,
+	                   "SELECT name, pid, mem FROM vms WHERE pid IS NOT NULL ORDER BY name", -1,
+	                   &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct live *v2 = realloc(vms, (n + 1) * sizeof(*vms));
+		if (!v2)
+			break;
+		vms = v2;
+		snprintf(vms[n].name, sizeof(vms[n].name), "%s", sqlite3_column_text(st, 0));
+		vms[n].pid = (pid_t)sqlite3_column_int64(st, 1);
+		vms[n].mem = (uint64_t)sqlite3_column_int64(st, 2);
+		n++;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&agent.lock);
+	struct vm_usage *u = calloc(n ? n : 1, sizeof(*u));
+	int *ok = calloc(n ? n : 1, sizeof(*ok));
+	for (size_t i = 0; u && ok && i < n; i++)
+		ok[i] = vm_usage(vms[i].pid, vms[i].mem, &u[i]) == 0;
+	static const struct {
+		const char *metric, *help, *type;
+	} per_vm[] = {
+	    {"hedge_vm_memory_pss_bytes", "PSS of the VM's monitor, guest pages included.",
+	     "gauge"},
+	    {"hedge_vm_memory_rss_bytes", "RSS of the VM's monitor, guest pages included.",
+	     "gauge"},
+	    {"hedge_vm_guest_touched_bytes", "Guest memory pages resident (touched).", "gauge"},
+	    {"hedge_vm_cpu_seconds_total", "CPU time of the VM's monitor (user + system).",
+	     "counter"},
+	};
+	for (size_t m = 0; u && ok && m < sizeof(per_vm) / sizeof(per_vm[0]); m++) {
+		put(&t, "# HELP %s %s\n# TYPE %s %s\n", per_vm[m].metric, per_vm[m].help,
+		    per_vm[m].metric, per_vm[m].type);
+		for (size_t i = 0; i < n; i++) {
+			if (!ok[i])
+				continue;
+			if (m == 3)
+				put(&t, "%s{vm=\"%s\"} %.2f\n", per_vm[m].metric, vms[i].name,
+				    u[i].cpu_seconds);
+			else
+				put(&t, "%s{vm=\"%s\"} %llu\n", per_vm[m].metric, vms[i].name,
+				    (unsigned long long)(m == 0   ? u[i].pss
+				                         : m == 1 ? u[i].rss
+				                                  : u[i].guest_rss));
+		}
+	}
+	free(u);
+	free(ok);
+	free(vms);
+	enum MHD_Result rc = t.failed ? send_error(c, 500, "out of memory")
+	                              : send_text(c, 200, "text/plain; version=0.0.4", t.buf);
+	free(t.buf);
 	return rc;
 }
 
@@ -950,6 +1308,19 @@ static const char openapi[] =
 static enum MHD_Result route(struct MHD_Connection *c, const char *url, const char *method,
                              struct req *rq)
 {
+	if (rq->denied) {
+		/* Refused the same way whatever was wrong, so a client learns nothing. */
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		    strlen("{\"error\":\"missing or wrong bearer token\"}\n"),
+		    (void *)"{\"error\":\"missing or wrong bearer token\"}\n",
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Content-Type", "application/json");
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"hedged\"");
+		enum MHD_Result rc = MHD_queue_response(c, 401, r);
+		MHD_destroy_response(r);
+		__atomic_add_fetch(&request_counts[401], 1, __ATOMIC_RELAXED);
+		return rc;
+	}
 	if (rq->too_big)
 		return send_error(c, 413, "request body larger than %zu bytes", rq->limit);
 	char path[512];
@@ -970,10 +1341,12 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
 		return get_metrics(c);
 	if (n == 1 && !strcmp(parts[0], "openapi.json") && get)
 		return send_text(c, 200, "application/json", openapi);
-	if (n >= 1 && n <= 2 && !strcmp(parts[0], "images"))
-		return images_route(c, method, parts[1], rq);
+	if (n >= 1 && n <= 3 && !strcmp(parts[0], "images"))
+		return images_route(c, method, parts[1], parts[2], rq);
 	if (n >= 1 && n <= 3 && !strcmp(parts[0], "vms"))
 		return vms_route(c, method, parts[1], parts[2], rq);
+	if (n >= 1 && n <= 2 && !strcmp(parts[0], "snapshots"))
+		return snapshots_route(c, method, parts[1]);
 	return send_error(c, 404, "no such route: %s %.100s", method, url);
 }
 
@@ -981,13 +1354,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
-	(void)cls;
 	(void)version;
 	struct req *rq = *con_cls;
 	if (!rq) {
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		if (cls == &over_tcp &&
+		    !req_bearer_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+		                   agent.token))
+			rq->denied = 1;
 		rq->limit = !strncmp(url, "/images", 7) ? agent.max_image_bytes : MAX_JSON_BODY;
 		*con_cls = rq;
 		/* Refused before it is read when the client announces its size. */
@@ -999,7 +1375,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size) {
 		if (!rq->too_big && rq->len + *upload_size > rq->limit)
 			rq->too_big = 1;
-		if (!rq->too_big) {
+		if (!rq->too_big && !rq->denied) {
 			if (rq->len + *upload_size > rq->cap) {
 				size_t cap = rq->cap ? rq->cap : 4096;
 				while (cap < rq->len + *upload_size)
@@ -1033,14 +1409,28 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-int api_start(int listen_fd, char *err, size_t errlen)
+static struct MHD_Daemon *start_daemon(int fd, const int *kind)
 {
-	daemon_ = MHD_start_daemon(
+	/*
+	 * A thread per connection: starts wait for their VM's boot and logs
+	 * follow, so a thousand starts in parallel need a thousand threads, each
+	 * with a small stack.
+	 */
+	return MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-	    NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    NULL, on_request, (void *)kind, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
-	if (!daemon_) {
+	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256u << 10), MHD_OPTION_LISTENING_ADDRESS_REUSE,
+	    (unsigned)1, MHD_OPTION_END);
+}
+
+int api_start(int listen_fd, int tcp_fd, char *err, size_t errlen)
+{
+	daemon_ = start_daemon(listen_fd, &over_unix);
+	if (daemon_ && tcp_fd >= 0)
+		tcp_daemon = start_daemon(tcp_fd, &over_tcp);
+	if (!daemon_ || (tcp_fd >= 0 && !tcp_daemon)) {
 		snprintf(err, errlen, "cannot start the HTTP server");
 		return -1;
 	}
@@ -1049,6 +1439,8 @@ int api_start(int listen_fd, char *err, size_t errlen)
 
 void api_stop(void)
 {
+	if (tcp_daemon)
+		MHD_stop_daemon(tcp_daemon);
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 }

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +60,10 @@ static void usage(FILE *out)
 	        "      --max-vm-mem SIZE   Admit running VMs up to SIZE of memory in all\n"
 	        "                          (default and upper bound: the node's MemAvailable)\n"
 	        "      --stop-timeout SEC  Time between SIGTERM and SIGKILL on stop (default 10)\n"
+	        "      --listen-tcp A.B.C.D:PORT\n"
+	        "                          Also serve the API over TCP there; needs --token-file\n"
+	        "      --token-file FILE   Bearer token that TCP clients must send\n"
+	        "                          ('Authorization: Bearer TOKEN'); 16 to 255 characters\n"
 	        "  -h, --help              Show this help\n");
 }
 
@@ -119,6 +126,67 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
+/* The TCP listener: IPv4 only, like the rest of hedge. */
+static int listen_tcp(const char *spec)
+{
+	char ip[16];
+	const char *colon = strrchr(spec, ':');
+	char *end;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	if (!colon || colon - spec >= (long)sizeof(ip) || *end || port <= 0 || port > 65535) {
+		fail("--listen-tcp needs A.B.C.D:PORT", spec);
+		return -1;
+	}
+	memcpy(ip, spec, (size_t)(colon - spec));
+	ip[colon - spec] = '\0';
+	if (inet_pton(AF_INET, ip, &addr.sin_addr) != 1) {
+		fail("--listen-tcp needs A.B.C.D:PORT", spec);
+		return -1;
+	}
+	addr.sin_port = htons((uint16_t)port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128)) {
+		fprintf(stderr, "hedged: cannot listen on %s: %s\n", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The token: the file's first line, 16 to 255 printable characters. */
+static int read_token(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return fail("cannot read --token-file", path);
+	char line[512] = "";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	size_t n = strlen(line);
+	for (size_t i = 0; i < n; i++)
+		if (line[i] <= ' ' || line[i] > '~')
+			return fail("the token must be printable ASCII without spaces", path);
+	if (n < 16 || n >= sizeof(agent.token))
+		return fail("the token must have 16 to 255 characters", path);
+	memcpy(agent.token, line, n + 1);
+	return 0;
+}
+
+/* A thousand VMs: a connection each while they start, and their sockets and logs. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int make_dirs(void)
 {
 	char sub[PATH_MAX + 16];
@@ -130,12 +198,15 @@ static int make_dirs(void)
 	snprintf(sub, sizeof(sub), "%s/vms", agent.state_dir);
 	if (mkdir(sub, 0700) && errno != EEXIST)
 		return -1;
+	snprintf(sub, sizeof(sub), "%s/snapshots", agent.state_dir);
+	if (mkdir(sub, 0700) && errno != EEXIST)
+		return -1;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *state_dir = NULL, *sock = NULL, *hedge = NULL;
+	const char *state_dir = NULL, *sock = NULL, *hedge = NULL, *tcp = NULL, *token_file = NULL;
 	int foreground = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -156,6 +227,10 @@ int main(int argc, char **argv)
 			sock = v;
 		else if (!strcmp(a, "--hedge"))
 			hedge = v;
+		else if (!strcmp(a, "--listen-tcp"))
+			tcp = v;
+		else if (!strcmp(a, "--token-file"))
+			token_file = v;
 		else if (!strcmp(a, "--max-vm-mem")) {
 			if (parse_mem(v, &agent.max_vm_mem))
 				return fail("bad size", v);
@@ -170,6 +245,11 @@ int main(int argc, char **argv)
 	}
 	if (!state_dir || !sock)
 		return fail("--state-dir and --socket are required (see 'hedged --help')", NULL);
+	/* An API that starts VMs is never open on the network without a token. */
+	if (tcp && !token_file)
+		return fail("--listen-tcp needs --token-file", NULL);
+	if (token_file && read_token(token_file))
+		return 1;
 
 	/* Absolute paths: the daemon leaves the working directory, and VMs get socket paths. */
 	if (mkdir(state_dir, 0700) && errno != EEXIST)
@@ -214,6 +294,10 @@ int main(int argc, char **argv)
 	int lfd = listen_unix(agent.socket_path);
 	if (lfd < 0)
 		return 1;
+	int tcp_fd = tcp ? listen_tcp(tcp) : -1;
+	if (tcp && tcp_fd < 0)
+		return 1;
+	raise_fd_limit();
 	if (!foreground && daemon(0, 0))
 		return fail("cannot become a daemon", strerror(errno));
 
@@ -230,11 +314,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	cgroup_init();
 	vms_adopt();
-	if (api_start(lfd, err, sizeof(err)))
+	if (api_start(lfd, tcp_fd, err, sizeof(err)))
 		return fail(err, NULL);
-	fprintf(stderr, "hedged: listening on %s, state in %s\n", agent.socket_path,
-	        agent.state_dir);
+	fprintf(stderr, "hedged: listening on %s%s%s, state in %s\n", agent.socket_path,
+	        tcp ? " and tcp:" : "", tcp ? tcp : "", agent.state_dir);
 	while (!agent.quit) {
 		struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
 		int sig = sigtimedwait(&set, NULL, &tick);
@@ -245,6 +330,7 @@ int main(int argc, char **argv)
 	api_stop();
 	unlink(agent.socket_path);
 	sqlite3_close(agent.db);
+	cgroup_fini();
 	fprintf(stderr, "hedged: stopped; VMs keep running\n");
 	return 0;
 }

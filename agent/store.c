@@ -35,7 +35,22 @@ static const char schema[] =
     " boot_ms REAL,"
     " restarts INTEGER NOT NULL DEFAULT 0,"
     " restart_at INTEGER,"
-    " stop_deadline INTEGER);";
+    " stop_deadline INTEGER);"
+    "CREATE TABLE IF NOT EXISTS snapshots ("
+    " name TEXT PRIMARY KEY,"
+    " vm TEXT NOT NULL," /* taken from; that VM may be gone since */
+    " image TEXT NOT NULL REFERENCES images(id),"
+    " mem INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " path TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);";
+
+/* Columns added after the first release: added to older databases when opened. */
+static const char *const added_columns[] = {
+    "ALTER TABLE vms ADD COLUMN net TEXT",      /* JSON object: tap ip gw mac netns */
+    "ALTER TABLE vms ADD COLUMN snapshot TEXT", /* created from this snapshot */
+    "ALTER TABLE vms ADD COLUMN cpu_millis INTEGER NOT NULL DEFAULT 0",
+};
 
 int store_open(char *err, size_t errlen)
 {
@@ -54,5 +69,8 @@ int store_open(char *err, size_t errlen)
 		sqlite3_free(msg);
 		return -1;
 	}
+	/* Fails with "duplicate column" once the column exists: that is the point. */
+	for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++)
+		sqlite3_exec(agent.db, added_columns[i], NULL, NULL, NULL);
 	return 0;
 }

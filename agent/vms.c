@@ -18,21 +18,6 @@
 
 #define MAX_ARGV 600
 
-int vm_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	/* A leading dot would allow "." and ".." and hidden files in DIR/vms. */
-	if (n == 0 || n > VM_NAME_MAX || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 void vm_sock_path(const char *name, char *out, size_t len)
 {
 	/* Truncation is refused when the VM is created (see post_vm). */
@@ -129,10 +114,11 @@ static uint64_t mem_in_use(const char *name)
 {
 	sqlite3_stmt *st;
 	uint64_t sum = 0;
-	if (sqlite3_prepare_v2(agent.db,
-	                       "SELECT coalesce(sum(mem),0) FROM vms WHERE name<>?1 AND state IN "
-	                       "('running','paused','stopping','restarting')",
-	                       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        agent.db,
+	        "SELECT coalesce(sum(mem),0) FROM vms WHERE name<>?1 AND state IN "
+	        "('running','paused','stopping','restarting','migrating','snapshotting')",
+	        -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			sum = (uint64_t)sqlite3_column_int64(st, 0);
@@ -166,8 +152,9 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(agent.db,
-	                       "SELECT v.mem, v.args, v.env, i.path FROM vms v JOIN images i ON "
-	                       "i.id = v.image WHERE v.name = ?1",
+	                       "SELECT v.mem, v.args, v.env, i.path, v.net, s.path, v.cpu_millis "
+	                       "FROM vms v JOIN images i ON i.id = v.image LEFT JOIN snapshots s "
+	                       "ON s.name = v.snapshot WHERE v.name = ?1",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "database: %s", sqlite3_errmsg(agent.db));
 		return 500;
@@ -203,14 +190,51 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 	argv[argc++] = strdup("run");
 	argv[argc++] = strdup("--api-sock");
 	argv[argc++] = strdup(sock);
-	argv[argc++] = strdup("--mem");
-	argv[argc++] = strdup(memarg);
-	int over =
-	    push_json_strings((const char *)sqlite3_column_text(st, 2), "--env", argv, &argc);
-	argv[argc++] = strdup((const char *)sqlite3_column_text(st, 3));
-	argv[argc++] = strdup("--");
-	over |= push_json_strings((const char *)sqlite3_column_text(st, 1), NULL, argv, &argc);
+	/* The network settings were checked by req_parse_net when the VM was created. */
+	json_t *net = sqlite3_column_type(st, 4) == SQLITE_NULL
+	                  ? NULL
+	                  : json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+	const char *tap = json_string_value(json_object_get(net, "tap"));
+	const char *netns = json_string_value(json_object_get(net, "netns"));
+	if (tap) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "tap:%s", tap);
+		argv[argc++] = strdup("--net");
+		argv[argc++] = strdup(buf);
+	}
+	if (netns) {
+		argv[argc++] = strdup("--netns");
+		argv[argc++] = strdup(netns);
+	}
+	int over = 0;
+	const char *snapshot = (const char *)sqlite3_column_text(st, 5);
+	if (snapshot) {
+		/* Memory, arguments, environment and addresses come with the snapshot. */
+		argv[argc++] = strdup("--restore");
+		argv[argc++] = strdup(snapshot);
+	} else {
+		static const char *const opts[] = {"ip", "gw", "mac"};
+		for (size_t k = 0; k < 3; k++) {
+			const char *v = json_string_value(json_object_get(net, opts[k]));
+			if (v) {
+				char opt[8];
+				snprintf(opt, sizeof(opt), "--%s", opts[k]);
+				argv[argc++] = strdup(opt);
+				argv[argc++] = strdup(v);
+			}
+		}
+		argv[argc++] = strdup("--mem");
+		argv[argc++] = strdup(memarg);
+		over = push_json_strings((const char *)sqlite3_column_text(st, 2), "--env", argv,
+		                         &argc);
+		argv[argc++] = strdup((const char *)sqlite3_column_text(st, 3));
+		argv[argc++] = strdup("--");
+		over |=
+		    push_json_strings((const char *)sqlite3_column_text(st, 1), NULL, argv, &argc);
+	}
 	argv[argc] = NULL;
+	unsigned cpu_millis = (unsigned)sqlite3_column_int(st, 6);
+	json_decref(net);
 	sqlite3_finalize(st);
 
 	int rc = 0;
@@ -251,6 +275,8 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 		free(argv[i]);
 	if (rc)
 		return rc;
+	/* The monitor's own memory on top of the guest's: a few MiB, with room to spare. */
+	cgroup_attach(name, pid, mem + (64u << 20), cpu_millis);
 	sqlite3_stmt *up;
 	sqlite3_prepare_v2(agent.db,
 	                   "UPDATE vms SET state='running', pid=?2, supervisor_pid=?3, "
@@ -281,7 +307,8 @@ static void vm_ended_locked(const char *name, const char *state, const char *res
 	else if (status >= 0 && WIFSIGNALED(status))
 		sig = WTERMSIG(status);
 	int failed = !(code == 0);
-	int again = strcmp(state, "stopping") != 0 &&
+	/* A VM stopped, or moved elsewhere by a migration, stays down here. */
+	int again = strcmp(state, "stopping") != 0 && strcmp(state, "migrating") != 0 &&
 	            (!strcmp(restart, "always") || (!strcmp(restart, "on-failure") && failed));
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(agent.db,
@@ -320,7 +347,7 @@ void vms_supervise(void)
 	    agent.db,
 	    "SELECT name, state, restart, pid, supervisor_pid, started_at, restarts, "
 	    "restart_at, stop_deadline FROM vms WHERE state IN "
-	    "('running','paused','stopping','restarting')",
+	    "('running','paused','stopping','restarting','migrating','snapshotting')",
 	    -1, &st, NULL);
 	/* Collected first: updating rows while stepping over them is not allowed. */
 	struct row {
@@ -366,6 +393,7 @@ void vms_supervise(void)
 			gone = 1; /* adopted: not our child, its status is lost */
 		}
 		if (gone) {
+			cgroup_remove(r->name);
 			vm_ended_locked(r->name, r->state, r->restart, status, r->started,
 			                r->restarts);
 			continue;
@@ -389,7 +417,7 @@ void vms_adopt(void)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(agent.db,
 	                   "SELECT name, pid, supervisor_pid, state FROM vms WHERE state IN "
-	                   "('running','paused','stopping')",
+	                   "('running','paused','stopping','migrating','snapshotting')",
 	                   -1, &st, NULL);
 	char(*dead)[VM_NAME_MAX + 1] = NULL;
 	size_t n = 0;
@@ -413,9 +441,72 @@ void vms_adopt(void)
 		    "UPDATE vms SET state='exited', pid=NULL, finished_at=?2, reason='lost: not "
 		    "running (or not answering) when hedged started' WHERE name=?1",
 		    dead[i], (sqlite3_int64)wall_ms(), 0);
+	/* A migration's answer went to the hedged that ended: the VM stayed or moved. */
+	exec_sql("UPDATE vms SET state='running' WHERE state IN ('migrating','snapshotting') AND "
+	         "?1 IS NOT NULL",
+	         "", 0, 0);
 	/* A VM waiting for its restart when hedged ended is restarted by the supervisor. */
 	exec_sql("UPDATE vms SET restart_at=0 WHERE state='restarting' AND ?1 IS NOT NULL", "", 0,
 	         0);
 	free(dead);
 	pthread_mutex_unlock(&agent.lock);
+}
+
+/* "Key:   N kB" lines of an smaps file, in bytes. */
+static int smaps_value(const char *line, const char *key, uint64_t *out)
+{
+	size_t n = strlen(key);
+	unsigned long long kb;
+	if (strncmp(line, key, n) || line[n] != ':' || sscanf(line + n + 1, "%llu", &kb) != 1)
+		return 0;
+	*out = kb * 1024;
+	return 1;
+}
+
+int vm_usage(pid_t pid, uint64_t guest_mem, struct vm_usage *u)
+{
+	char path[64], line[512];
+	memset(u, 0, sizeof(*u));
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields follow the last ')'. */
+	char *p = strrchr(line, ')');
+	unsigned long long utime, stime;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+	                 &stime) != 2)
+		return -1;
+	u->cpu_seconds = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			if (!smaps_value(line, "Rss", &u->rss))
+				smaps_value(line, "Pss", &u->pss);
+		fclose(f);
+	}
+	/* Guest memory is one anonymous mapping of exactly its size in the monitor. */
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	if (guest_mem && (f = fopen(path, "r"))) {
+		int in_guest = 0;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long start, end;
+			/* A mapping's header ("start-end perms ..."); no field name parses so. */
+			if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
+				in_guest = end - start == guest_mem;
+				continue;
+			}
+			uint64_t v;
+			if (in_guest && smaps_value(line, "Rss", &v)) {
+				u->guest_rss += v;
+				in_guest = 0;
+			}
+		}
+		fclose(f);
+	}
+	return 0;
 }

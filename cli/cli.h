@@ -11,7 +11,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
-/* ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect: hedged's client */
+/* ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect, stats, snapshot,
+ * snapshots, migrate, pull, push: hedged's client */
 int cmd_agent(int argc, char **argv);
 
 /*

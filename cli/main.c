@@ -22,8 +22,9 @@ static void usage(FILE *out)
 	             "  vm        Status, pause, resume, snapshot or migrate a running VM\n"
 	             "  version   Print the version\n"
 	             "\n"
-	             "  ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect\n"
-	             "            Manage VMs through hedged, the node agent\n"
+	             "  ps, images, create, start, stop, kill, pause, resume, rm, logs, inspect,\n"
+	             "  stats, snapshot, snapshots, migrate, pull, push\n"
+	             "            Manage VMs and images through hedged, the node agent\n"
 	             "\n"
 	             "Run 'hedge COMMAND --help' for more information on a command.\n");
 }
@@ -55,9 +56,10 @@ int main(int argc, char **argv)
 		return cmd_build(argc - 1, argv + 1);
 	if (strcmp(cmd, "vm") == 0)
 		return cmd_vm(argc - 1, argv + 1);
-	static const char *const agent_cmds[] = {"ps",   "images", "create", "start",
-	                                         "stop", "kill",   "pause",  "resume",
-	                                         "rm",   "logs",   "inspect"};
+	static const char *const agent_cmds[] = {
+	    "ps",       "images",    "create",  "start", "stop",    "kill",
+	    "pause",    "resume",    "rm",      "logs",  "inspect", "stats",
+	    "snapshot", "snapshots", "migrate", "pull",  "push"};
 	for (size_t i = 0; i < sizeof(agent_cmds) / sizeof(agent_cmds[0]); i++)
 		if (strcmp(cmd, agent_cmds[i]) == 0)
 			return cmd_agent(argc - 1, argv + 1);
