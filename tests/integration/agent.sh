@@ -152,7 +152,7 @@ agent_cases() {
 	t_end
 
 	t_begin "agent: admission control refuses memory beyond the node's budget"
-	api POST /vms -d "{\"name\":\"big1\",\"image\":\"$img\",\"mem\":\"128M\",\"args\":[\"100000\",\"50\"]}"
+	api POST /vms -d "{\"name\":\"big1\",\"image\":\"$img\",\"mem\":\"128M\",\"cpus\":0.5,\"args\":[\"100000\",\"50\"]}"
 	api POST /vms -d "{\"name\":\"big2\",\"image\":\"$img\",\"mem\":\"128M\",\"args\":[\"100000\",\"50\"]}"
 	api POST /vms/big1/start
 	expect_code 200
@@ -162,6 +162,31 @@ agent_cases() {
 	expect_stdout "not enough memory"
 	api GET /vms/big2
 	expect_stdout '"state":"created"'
+	t_end
+
+	t_begin "agent: per-VM memory and CPU limits through the machine's cgroups"
+	local cg vmpid cgpath
+	api GET /node
+	cg=$(json_field cgroup)
+	api GET /vms/big1
+	vmpid=$(json_field pid)
+	case "$cg" in
+	v1)
+		cgpath=$(sed -n 's/^[0-9]*:memory://p' "/proc/$vmpid/cgroup")
+		[[ "$cgpath" == */hedged-*/big1 ]] || t_fail "VM not in its memory cgroup: $cgpath"
+		[ "$(cat "/sys/fs/cgroup/memory$cgpath/memory.limit_in_bytes")" = $(((128 + 64) << 20)) ] ||
+			t_fail "memory limit is not 128M + 64M"
+		cgpath=$(sed -n 's/^[0-9]*:\(cpu\|cpu,cpuacct\|cpuacct,cpu\)://p' "/proc/$vmpid/cgroup")
+		[ "$(cat "/sys/fs/cgroup/cpu$cgpath/cpu.cfs_quota_us")" = 50000 ] ||
+			t_fail "cpu quota is not half a CPU"
+		;;
+	v2)
+		cgpath=$(sed -n 's/^0:://p' "/proc/$vmpid/cgroup")
+		[ "$(cat "/sys/fs/cgroup$cgpath/memory.max")" = $(((128 + 64) << 20)) ] ||
+			t_fail "memory.max is not 128M + 64M"
+		;;
+	*) grep -q "no usable cgroup" "$AG_DIR/hedged.log" || t_fail "no log line about missing cgroups" ;;
+	esac
 	t_end
 
 	t_begin "agent: hedged restarts while a VM runs and manages it again"
@@ -213,6 +238,13 @@ agent_cases() {
 	api GET /nowhere
 	expect_code 404
 	expect_error_line
+	api POST /vms -d "{\"name\":\"c\",\"image\":\"$img\",\"cpus\":0}"
+	expect_code 400
+	api POST /vms -d "{\"name\":\"c\",\"image\":\"$img\",\"snapshot\":\"s\"}"
+	expect_code 400
+	api GET /vms/nosuch/stats
+	expect_code 404
+	expect_error_line
 	[ -z "$(ls "$AG_DIR/state/vms" | grep -v '\.log$')" ] || t_fail "stray files in vms/"
 	t_end
 
@@ -256,6 +288,197 @@ agent_cases() {
 	t_run $H create --help
 	expect_status 0
 	expect_stdout "Usage: hedge ps"
+	t_end
+
+	t_begin "agent: a VM on a TAP in a namespace answers HTTP; bad network settings get 400"
+	local ns=hag$$ tap=hagt$$ web
+	tap=${tap:0:15}
+	ip netns add "$ns" || t_fail "cannot create netns $ns"
+	ip -n "$ns" tuntap add dev "$tap" mode tap && ip -n "$ns" addr add 10.79.0.1/24 dev "$tap" &&
+		ip -n "$ns" link set "$tap" up || t_fail "cannot create $tap in $ns"
+	api POST /images --data-binary @build/examples/net_http.hvt
+	web=$(json_field id)
+	api POST /vms -d "{\"name\":\"web\",\"image\":\"$web\",\"mem\":\"16M\",\"args\":[\"8080\"],\"net\":{\"tap\":\"$tap\",\"ip\":\"10.79.0.2/24\",\"gw\":\"10.79.0.1\",\"mac\":\"02:00:00:79:00:02\",\"netns\":\"$ns\"}}"
+	expect_code 201
+	expect_stdout '"netns":"'"$ns"'"'
+	api POST /vms/web/start
+	expect_code 200
+	local got=""
+	for ((i = 0; i < 100; i++)); do
+		got=$(timeout 10 ip netns exec "$ns" curl -s --max-time 2 http://10.79.0.2:8080/ 2>/dev/null) && [ -n "$got" ] && break
+		sleep 0.1
+	done
+	[ -n "$got" ] || t_fail "the VM did not answer HTTP: $(tail -n 3 "$AG_DIR/state/vms/web.log")"
+	api GET /vms/web/stats
+	expect_code 200
+	expect_stdout '"pss_bytes":'
+	[ "$(sed -n 's/.*"guest_touched_bytes":\([0-9]*\).*/\1/p' "$T_OUT")" -gt 0 ] 2>/dev/null ||
+		t_fail "no guest pages touched: $(cat "$T_OUT")"
+	api GET /metrics
+	expect_stdout 'hedge_vm_memory_pss_bytes{vm="web"}'
+	expect_stdout 'hedge_vm_cpu_seconds_total{vm="web"}'
+	expect_stdout 'hedge_vm_boot_milliseconds_bucket{le="+Inf"}'
+	t_run build/asan/hedge stats --host "unix:$AG_SOCK" web
+	expect_status 0
+	expect_stdout "PSS"
+	expect_stdout "web"
+	api POST /vms/web/stop
+	expect_code 200
+	local bad
+	for bad in '"tap":"a/b"' '"tap":"waytoolongtapname0"' '"tap":"t","ip":"10.0.0.300/24"' \
+		'"tap":"t","ip":"10.0.0.2"' '"tap":"t","ip":"10.0.0.2/33"' '"tap":"t","gw":"10.0.0.1/24"' \
+		'"tap":"t","mac":"01:00:00:00:00:01"' '"tap":"t","mac":"zz:00:00:00:00:01"' \
+		'"netns":"../x"' '"ip":"10.0.0.2/24"' '"tap":"t","colour":"red"' '"tap":7'; do
+		api POST /vms -d "{\"name\":\"nb\",\"image\":\"$web\",\"net\":{$bad}}"
+		expect_code 400
+		expect_error_line
+	done
+	t_run build/asan/hedge create --host "unix:$AG_SOCK" --name web2 --net "tap:$tap" --ip 10.79.0.3/24 --netns "$ns" "$web" 8080
+	expect_status 0
+	api GET /vms/web2
+	expect_stdout '"ip":"10.79.0.3/24"'
+	t_run build/asan/hedge create --host "unix:$AG_SOCK" --name web3 --net "tap:$tap" --ip 10.79.0.300/24 "$web"
+	expect_status 1
+	expect_stderr "bad \\\"ip\\\""
+	ip netns del "$ns"
+	t_end
+
+	t_begin "agent: snapshot through the API, a VM restored from it counts on"
+	api POST /vms -d "{\"name\":\"snapsrc\",\"image\":\"$img\",\"args\":[\"100000\",\"20\"]}"
+	api POST /vms/snapsrc/start
+	expect_code 200
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'count=3' "$AG_DIR/state/vms/snapsrc.log" && break
+		sleep 0.05
+	done
+	api POST /vms/snapsrc/snapshot -d '{"name":"s1","stop":true}'
+	expect_code 201
+	expect_stdout '"name":"s1"'
+	api GET /vms/snapsrc
+	expect_stdout '"state":"paused"'
+	api POST /vms/snapsrc/snapshot -d '{"name":"s1"}'
+	expect_code 409
+	expect_error_line
+	api POST /vms/snapsrc/snapshot -d '{"name":"../s2"}'
+	expect_code 400
+	api POST /vms/snapsrc/snapshot -d '{"name":"s3","paths":"/"}'
+	expect_code 400
+	expect_stdout "unknown field"
+	api GET /snapshots
+	expect_stdout '"vm":"snapsrc"'
+	local last
+	last=$(grep -o 'count=[0-9]*' "$AG_DIR/state/vms/snapsrc.log" | tail -n 1 | cut -d= -f2)
+	api POST /vms/snapsrc/stop
+	api POST /vms -d '{"name":"restored","snapshot":"s1"}'
+	expect_code 201
+	expect_stdout '"snapshot":"s1"'
+	api POST /vms -d '{"name":"r2","snapshot":"s1","args":["1"]}'
+	expect_code 400
+	api POST /vms -d '{"name":"r3","snapshot":"nosuch"}'
+	expect_code 422
+	api POST /vms/restored/start
+	expect_code 200
+	local next=""
+	for ((i = 0; i < 100; i++)); do
+		next=$(grep -o 'count=[0-9]*' "$AG_DIR/state/vms/restored.log" | head -n 1 | cut -d= -f2)
+		[ -n "$next" ] && break
+		sleep 0.05
+	done
+	[ -n "$next" ] && [ "$next" -gt "${last:-0}" ] || t_fail "restored VM counts from '$next', source stopped at '$last'"
+	api DELETE /snapshots/s1
+	expect_code 409
+	api POST /vms/restored/stop
+	api DELETE /vms/restored
+	t_run build/asan/hedge snapshots --host "unix:$AG_SOCK"
+	expect_stdout "s1"
+	t_run build/asan/hedge snapshots --host "unix:$AG_SOCK" rm s1
+	expect_status 0
+	api GET /snapshots/s1
+	expect_code 404
+	t_end
+
+	t_begin "agent: migration through the API to a hedge run --incoming on 127.0.0.1"
+	local port=$((20000 + $$ % 20000)) tgt_pid
+	build/hedge run --incoming "tcp:127.0.0.1:$port" --incoming-timeout 30 >"$AG_DIR/target.log" 2>&1 &
+	tgt_pid=$!
+	api POST /vms -d "{\"name\":\"mover\",\"image\":\"$img\",\"args\":[\"100000\",\"20\"],\"restart\":\"always\"}"
+	api POST /vms/mover/start
+	api POST /vms/mover/migrate -d '{"to":"tcp:127.0.0.1"}'
+	expect_code 400
+	api POST /vms/mover/migrate -d '{"to":"tcp:127.0.0.1:1","x":1}'
+	expect_code 400
+	for ((i = 0; i < 100; i++)); do
+		ss -ltn | grep -q ":$port " && break
+		sleep 0.05
+	done
+	api POST /vms/mover/migrate -d "{\"to\":\"tcp:127.0.0.1:$port\"}"
+	expect_code 200
+	expect_stdout '"downtime_ms"'
+	api GET /vms/mover
+	expect_stdout '"state":"exited"'
+	expect_stdout "migrated to tcp:127.0.0.1:$port"
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'count=' "$AG_DIR/target.log" && break
+		sleep 0.05
+	done
+	grep -q 'count=' "$AG_DIR/target.log" || t_fail "the target does not count: $(head -c 300 "$AG_DIR/target.log")"
+	kill "$tgt_pid" 2>/dev/null
+	wait "$tgt_pid" 2>/dev/null
+	api POST /vms/mover/start
+	expect_code 200
+	api POST /vms/mover/migrate -d "{\"to\":\"tcp:127.0.0.1:$port\"}"
+	expect_code 502
+	expect_error_line
+	api GET /vms/mover
+	expect_stdout '"state":"running"'
+	api POST /vms/mover/kill
+	t_end
+
+	t_begin "agent: pull and push images between two agents, one over TCP with a token"
+	local tok=$AG_DIR/token tport=$((20000 + ($$ + 7) % 20000)) pid2
+	head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$tok"
+	"$AG_BIN" --state-dir "$AG_DIR/state2" --socket "$AG_DIR/api2.sock" --foreground \
+		--listen-tcp "127.0.0.1:$tport" >"$AG_DIR/hedged2.log" 2>&1
+	[ $? = 1 ] || t_fail "hedged started TCP without a token"
+	grep -q "needs --token-file" "$AG_DIR/hedged2.log" || t_fail "no reason for refusing TCP"
+	"$AG_BIN" --state-dir "$AG_DIR/state2" --socket "$AG_DIR/api2.sock" --foreground \
+		--listen-tcp "127.0.0.1:$tport" --token-file "$tok" >>"$AG_DIR/hedged2.log" 2>&1 &
+	pid2=$!
+	for ((i = 0; i < 100; i++)); do
+		curl -s -o /dev/null "http://127.0.0.1:$tport/node" && break
+		sleep 0.1
+	done
+	[ "$(curl -s -o "$T_OUT" -w '%{http_code}' "http://127.0.0.1:$tport/node")" = 401 ] ||
+		t_fail "no token: not 401"
+	expect_error_line
+	[ "$(curl -s -o "$T_OUT" -w '%{http_code}' -H "Authorization: Bearer wrong$(cat "$tok")" "http://127.0.0.1:$tport/node")" = 401 ] ||
+		t_fail "wrong token: not 401"
+	[ "$(curl -s -o "$T_OUT" -w '%{http_code}' -H "Authorization: Bearer $(cat "$tok")" "http://127.0.0.1:$tport/node")" = 200 ] ||
+		t_fail "right token: not 200"
+	expect_stdout '"tcp":true'
+	t_run build/asan/hedge push --host "unix:$AG_SOCK" --to "tcp://127.0.0.1:$tport" --token-file "$tok" "$img" --json
+	expect_status 0
+	expect_stdout "\"id\":\"$img\""
+	t_run build/asan/hedge images --host "tcp://127.0.0.1:$tport" --token-file "$tok"
+	expect_status 0
+	expect_stdout "${img:0:12}"
+	t_run build/asan/hedge ps --host "tcp://127.0.0.1:$tport"
+	expect_status 64
+	HEDGED_TOKEN=nottheone t_run build/asan/hedge ps --host "tcp://127.0.0.1:$tport"
+	expect_status 1
+	expect_stderr "401"
+	t_run build/asan/hedge pull --host "unix:$AG_DIR/api2.sock" build/wasm/hello.wasm --progress
+	expect_status 0
+	local wid
+	wid=$(cat "$T_OUT")
+	t_run build/asan/hedge pull --host "unix:$AG_SOCK" --from "tcp://127.0.0.1:$tport" --token-file "$tok" "${wid:0:12}"
+	expect_status 0
+	expect_stdout "$wid"
+	api GET "/images/$wid/content"
+	expect_code 200
+	cmp -s "$T_OUT" build/wasm/hello.wasm || t_fail "the pulled wasm differs"
+	kill -TERM "$pid2"
+	wait "$pid2" 2>/dev/null
 	t_end
 
 	# A VM left running by a failed case ends here, by the pid hedged recorded.
