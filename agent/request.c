@@ -176,7 +176,16 @@ static int only_known(json_t *obj, const char *const *known, const char *what, c
 			for (size_t k = 0; known[k]; k++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				         k ? ", " : "", known[k]);
-			snprintf(err, errlen, "unknown field \"%.64s\"%s (%s)", key, what, list);
+			/* The key is the client's: shown without control characters or quotes. */
+			char shown[65];
+			size_t n = 0;
+			for (; key[n] && n < sizeof(shown) - 1; n++)
+				shown[n] =
+				    (unsigned char)key[n] < 0x20 || key[n] == '"' || key[n] == 0x7f
+				        ? '?'
+				        : key[n];
+			shown[n] = '\0';
+			snprintf(err, errlen, "unknown field \"%s\"%s (%s)", shown, what, list);
 			return -1;
 		}
 	}

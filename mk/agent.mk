@@ -22,3 +22,14 @@ $(BUILD)/hedged: $(AGENT_SRCS) $(AGENT_HDRS) $(BUILD)/agent/openapi.inc
 $(BUILD)/asan/hedged: $(AGENT_SRCS) $(AGENT_HDRS) $(BUILD)/agent/openapi.inc
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) $(AGENT_INC) -o $@ $(AGENT_SRCS) $(AGENT_LIBS)
+
+# The request checks alone (agent/request.c): unit-tested and fuzzed.
+$(BUILD)/test_agent_request: tests/unit/test_agent_request.c agent/request.c agent/request.h tests/unit/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -Iagent -Itests/unit -o $@ tests/unit/test_agent_request.c agent/request.c -ljansson
+unit-tests: $(BUILD)/test_agent_request
+
+$(BUILD)/fuzz/fuzz_api: fuzz/fuzz_api.c agent/request.c agent/request.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iagent -o $@ fuzz/fuzz_api.c agent/request.c -ljansson
+fuzz: $(BUILD)/fuzz/fuzz_api

@@ -37,3 +37,9 @@ if [ -x build/fuzz/fuzz_wasm ]; then
 	done
 	fuzz_case "wasm module parsing" build/fuzz/fuzz_wasm "$wasm_corpus"
 fi
+if [ -x build/fuzz/fuzz_api ]; then
+	api_corpus=$T_TMP/corpus-api
+	mkdir -p "$api_corpus"
+	cp fuzz/corpus/api/* "$api_corpus"/ 2>/dev/null
+	fuzz_case "agent API request parsing" build/fuzz/fuzz_api "$api_corpus"
+fi
