@@ -7,6 +7,7 @@
  * the state directory, so that two agents never share one and a restarted
  * agent finds its VMs' groups again: DIR/hedged-<hash>/<vm name>.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,21 +157,38 @@ int cgroup_attach(const char *name, pid_t pid, uint64_t mem_limit, unsigned cpu_
 void cgroup_remove(const char *name)
 {
 	char dir[PATH_MAX + 80];
-	if (agent.cgroup_mem[0]) {
-		snprintf(dir, sizeof(dir), "%s/%s", agent.cgroup_mem, name);
-		rmdir(dir);
+	const char *parents[2] = {agent.cgroup_mem, agent.cgroup_cpu};
+	for (int i = 0; i < 2; i++) {
+		if (!parents[i][0])
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", parents[i], name);
+		if (rmdir(dir) && errno != ENOENT)
+			fprintf(stderr, "hedged: VM %s: cannot remove its cgroup %s: %s\n", name, dir,
+			        strerror(errno));
 	}
-	if (agent.cgroup_cpu[0]) {
-		snprintf(dir, sizeof(dir), "%s/%s", agent.cgroup_cpu, name);
-		rmdir(dir);
+}
+
+/* Removes the empty groups under parent (VMs that ended), then parent if it is empty. */
+static void sweep(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char dir[PATH_MAX + 300];
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name) < (int)sizeof(dir))
+			rmdir(dir);
 	}
+	if (d)
+		closedir(d);
+	rmdir(parent);
 }
 
 void cgroup_fini(void)
 {
-	/* Only if empty: VMs that outlive hedged keep their groups for the next one. */
+	/* Groups of VMs still running stay, for the next hedged on this state directory. */
 	if (agent.cgroup_mem[0])
-		rmdir(agent.cgroup_mem);
+		sweep(agent.cgroup_mem);
 	if (agent.cgroup_cpu[0])
-		rmdir(agent.cgroup_cpu);
+		sweep(agent.cgroup_cpu);
 }
