@@ -581,6 +581,7 @@ static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
 		return send_error(c, (unsigned)rc, "%s", err);
 	uint64_t t0 = mono_ms();
 	char answer[256];
+	useconds_t probe_us = 1000;
 	while (mono_ms() - t0 < 10000) {
 		if (vm_control(name, "{\"op\":\"status\"}\n", answer, sizeof(answer), 500) == 0) {
 			pthread_mutex_lock(&agent.lock);
@@ -605,7 +606,9 @@ static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
 		pthread_mutex_unlock(&agent.lock);
 		if (!running)
 			break; /* ended already (a bad image, or a short program) */
-		usleep(2000);
+		/* Quick at first (a boot takes milliseconds), gentler when many VMs start. */
+		usleep(probe_us);
+		probe_us = probe_us < 16000 ? probe_us * 2 : probe_us;
 	}
 	pthread_mutex_lock(&agent.lock);
 	json_t *vm = vm_get_locked(name);

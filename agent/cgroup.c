@@ -163,8 +163,8 @@ void cgroup_remove(const char *name)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", parents[i], name);
 		if (rmdir(dir) && errno != ENOENT)
-			fprintf(stderr, "hedged: VM %s: cannot remove its cgroup %s: %s\n", name, dir,
-			        strerror(errno));
+			fprintf(stderr, "hedged: VM %s: cannot remove its cgroup %s: %s\n", name,
+			        dir, strerror(errno));
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,21 +250,31 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 		rc = 500;
 	} else {
 		unlink(sock); /* a stale socket would make the status probe lie */
-		pid = fork();
-		if (pid == 0) {
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			signal(SIGPIPE, SIG_DFL);
-			setsid();
-			dup2(nullfd, 0);
-			dup2(logfd, 1);
-			dup2(logfd, 2);
-			execv(argv[0], argv);
-			_exit(127);
-		}
-		if (pid < 0) {
-			snprintf(err, errlen, "fork: %s", strerror(errno));
+		/*
+		 * posix_spawn, not fork: it shares hedged's memory until the exec
+		 * instead of copying its page tables, which with a thousand
+		 * connection threads made each start cost milliseconds of CPU.
+		 */
+		posix_spawnattr_t attr;
+		posix_spawn_file_actions_t fa;
+		sigset_t none, pipe_set;
+		sigemptyset(&none);
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+		                                    POSIX_SPAWN_SETSIGDEF);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &pipe_set);
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, nullfd, 0);
+		posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+		posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+		int serr = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+		if (serr) {
+			snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(serr));
 			rc = 500;
 		}
 	}

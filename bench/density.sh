@@ -83,10 +83,16 @@ curl -s --unix-socket "$SOCK" -o /dev/null http://hedged/node ||
 
 # --- the driver: inside the namespace (the unix socket reaches the agent from anywhere) ---
 cat >"$DIR/driver.py" <<'PY'
-import concurrent.futures as cf, http.client, json, socket, sys, time
+import concurrent.futures as cf, http.client, json, os, resource, socket, sys, time
 
 sock, n, mem, net, parallel, image = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
-netns = sys.argv[7]
+netns, agent_pid = sys.argv[7], int(sys.argv[8])
+
+def cpu_of(pid):
+    """User + system CPU seconds of a process (its own threads, not its children)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 class Unix(http.client.HTTPConnection):
     def __init__(self):
@@ -162,6 +168,7 @@ with cf.ThreadPoolExecutor(32) as ex:
 
 log("starting %d VMs, %d requests in flight" % (n, parallel))
 results, failed = [], []
+agent_cpu0, self_cpu0 = cpu_of(agent_pid), time.process_time()
 t_start = time.monotonic()
 with cf.ThreadPoolExecutor(parallel) as ex:
     futs = [ex.submit(start_and_wait, i) for i in range(n)]
@@ -171,6 +178,7 @@ with cf.ThreadPoolExecutor(parallel) as ex:
         if k % max(1, n // 10) == 0 or k == n:
             log("%d/%d serving (%.2f s)" % (len(results), n, time.monotonic() - t_start))
 t_total = max(r[2] for r in results) - t_start if results else float("nan")
+agent_cpu, self_cpu = cpu_of(agent_pid) - agent_cpu0, time.process_time() - self_cpu0
 
 log("reading memory of %d monitors" % len(results))
 pss, guest, rss = [], [], []
@@ -193,6 +201,7 @@ if pss:
 print("boot, spawn to control socket (ms): p50 %.1f  p90 %.1f  max %.1f" % (pct(boot_ms, 50), pct(boot_ms, 90), max(boot_ms)))
 print("start request to HTTP answer (ms):  p50 %.1f  p90 %.1f  max %.1f" % (pct(up_ms, 50), pct(up_ms, 90), max(up_ms)))
 print("baseline, one VM alone (ms):        %.1f   -> median under load / alone = %.2f" % (alone_ms, pct(up_ms, 50) / alone_ms))
+print("CPU during the start: hedged %.2f s, this driver (HTTP polling) %.2f s" % (agent_cpu, self_cpu))
 print("node: %d CPUs, MemAvailable %.0f MiB after the start" % (node["cpus"], node["mem_available"] * mib))
 
 log("stopping and deleting %d VMs" % (n + 1))
@@ -211,7 +220,7 @@ ID=$(curl -s --unix-socket "$SOCK" --data-binary @build/examples/net_http.hvt ht
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
 	{ echo "density: upload failed" >&2; exit 1; }
 say "N=$N, $MEM per VM, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-ip netns exec "$NS" python3 "$DIR/driver.py" "$SOCK" "$N" "$MEM" "$net" "$PARALLEL" "$ID" "$NS"
+ip netns exec "$NS" python3 "$DIR/driver.py" "$SOCK" "$N" "$MEM" "$net" "$PARALLEL" "$ID" "$NS" "$AGENT_PID"
 status=$?
 say "done (status $status); removing the namespace and the agent's state"
 exit "$status"
