@@ -56,7 +56,12 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen);
 /* Sends one JSON line to a VM's control socket; 0 with the answer line, or -1. */
 int vm_control(const char *name, const char *request, char *answer, size_t len, int timeout_ms);
 void vms_adopt(void);
-void vms_supervise(void);
+/*
+ * Reaps ended VMs and applies restart policies and stop deadlines; all: look
+ * at every live VM (after SIGCHLD, and now and then for adopted ones),
+ * else only those with a deadline (stopping, restarting).
+ */
+void vms_supervise(int all);
 uint64_t node_mem_available(uint64_t *total);
 
 /* Monitor process figures from /proc: 0, or -1 if the process is gone. */

@@ -350,15 +350,17 @@ static void vm_ended_locked(const char *name, const char *state, const char *res
 	sqlite3_finalize(st);
 }
 
-void vms_supervise(void)
+void vms_supervise(int all)
 {
 	pthread_mutex_lock(&agent.lock);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(
 	    agent.db,
-	    "SELECT name, state, restart, pid, supervisor_pid, started_at, restarts, "
-	    "restart_at, stop_deadline FROM vms WHERE state IN "
-	    "('running','paused','stopping','restarting','migrating','snapshotting')",
+	    all ? "SELECT name, state, restart, pid, supervisor_pid, started_at, restarts, "
+	          "restart_at, stop_deadline FROM vms WHERE state IN "
+	          "('running','paused','stopping','restarting','migrating','snapshotting')"
+	        : "SELECT name, state, restart, pid, supervisor_pid, started_at, restarts, "
+	          "restart_at, stop_deadline FROM vms WHERE state IN ('stopping','restarting')",
 	    -1, &st, NULL);
 	/* Collected first: updating rows while stepping over them is not allowed. */
 	struct row {

@@ -3,8 +3,9 @@
 # what each costs the host.
 #
 # Through hedged's API (its unix socket): N VMs of examples/c/net_http.c,
-# each on its own TAP with its own IP in one /16, all TAPs on a bridge in a
-# network namespace this script creates.  All N starts are sent in parallel
+# each on its own TAP with its own IP in one /16, in a network namespace
+# this script creates; the TAPs routed one by one (default) or all on one
+# bridge (DENSITY_NET=bridge).  All N starts are sent in parallel
 # (PARALLEL at a time); each VM then counts as up once it has answered an
 # HTTP GET from inside the namespace.  Prints total time, VMs/s, host memory
 # per VM (PSS of its monitor from smaps_rollup, which includes the guest
@@ -17,12 +18,14 @@
 #   bash bench/density.sh [N] [MEM]      (as root, with /dev/kvm; N default 100,
 #                                         MEM per VM default 8M)
 #   DENSITY_PARALLEL=64 bash bench/density.sh 1000
+#   DENSITY_NET=bridge bash bench/density.sh 500   (all TAPs on one bridge)
 set -u
 cd "$(dirname "$0")/.."
 
 N=${1:-100}
 MEM=${2:-8M}
 PARALLEL=${DENSITY_PARALLEL:-64}
+NET_MODE=${DENSITY_NET:-routed}
 NS=hedge-dn$$
 DIR=$(mktemp -d /tmp/hedge-density.XXXXXX)
 SOCK=$DIR/api.sock
@@ -47,24 +50,38 @@ trap 'exit 130' INT TERM
 
 [ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 0; }
 [ "$(id -u)" = 0 ] || { echo "density: needs root (network namespace, TAPs)" >&2; exit 1; }
+case "$NET_MODE" in bridge | routed) ;; *) echo "density: DENSITY_NET is bridge or routed" >&2; exit 64 ;; esac
 [[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 60000 ] ||
 	{ echo "density: N must be 1..60000" >&2; exit 64; }
 for f in build/hedged build/hedge build/examples/net_http.hvt; do
 	[ -x "$f" ] || [ -f "$f" ] || { echo "density: $f missing (make)" >&2; exit 1; }
 done
 
-# --- the network: one bridge, N+1 TAPs (one for the baseline VM), 10.<x>.0.0/16 ---
+# --- the network: N+1 TAPs (one for the baseline VM) in 10.<x>.0.0/16 ---
+# bridge: all TAPs on one bridge holding 10.x.0.1.  routed: the host's
+# 10.x.0.1 on lo and a /32 route per guest through its TAP, so
+# that ARP requests (the host's for each guest, each guest's for 10.x.0.1)
+# stay on one TAP instead of being flooded to all N guests.
 net=$((100 + $$ % 100))
-say "creating namespace $NS with a bridge and $((N + 1)) TAPs in 10.$net.0.0/16"
+say "creating namespace $NS: $((N + 1)) TAPs in 10.$net.0.0/16, $NET_MODE"
 ip netns add "$NS" || exit 1
 {
 	echo "link set lo up"
-	echo "link add hbr0 type bridge"
-	echo "addr add 10.$net.0.1/16 dev hbr0"
-	echo "link set hbr0 up"
+	if [ "$NET_MODE" = bridge ]; then
+		echo "link add hbr0 type bridge"
+		echo "addr add 10.$net.0.1/16 dev hbr0"
+		echo "link set hbr0 up"
+	else
+		echo "addr add 10.$net.0.1/32 dev lo"
+	fi
 	for ((i = 0; i <= N; i++)); do
 		echo "tuntap add dev dt$i mode tap"
-		echo "link set dt$i master hbr0 up"
+		if [ "$NET_MODE" = bridge ]; then
+			echo "link set dt$i master hbr0 up"
+		else
+			echo "link set dt$i up"
+			echo "route add 10.$net.$((i / 250)).$((i % 250 + 2))/32 dev dt$i src 10.$net.0.1"
+		fi
 	done
 } >"$DIR/ip.batch"
 ip -n "$NS" -batch "$DIR/ip.batch" || exit 1
@@ -219,7 +236,7 @@ PY
 ID=$(curl -s --unix-socket "$SOCK" --data-binary @build/examples/net_http.hvt http://hedged/images |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
 	{ echo "density: upload failed" >&2; exit 1; }
-say "N=$N, $MEM per VM, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "N=$N, $MEM per VM, $NET_MODE, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ip netns exec "$NS" python3 "$DIR/driver.py" "$SOCK" "$N" "$MEM" "$net" "$PARALLEL" "$ID" "$NS" "$AGENT_PID"
 status=$?
 say "done (status $status); removing the namespace and the agent's state"
