@@ -883,8 +883,12 @@ static enum MHD_Result vm_snapshot(struct MHD_Connection *c, const char *name, s
 		goto restore_state;
 	}
 	snprintf(path, sizeof(path), "%s/snapshots/%s.snap", agent.state_dir, snap);
-	snprintf(req, sizeof(req), "{\"op\":\"snapshot\",\"path\":\"%s\",\"stop\":%s}\n", path,
-	         stop ? "true" : "false");
+	/* Built by jansson: the state directory's path may hold any character. */
+	json_t *jreq = json_pack("{s:s, s:s, s:b}", "op", "snapshot", "path", path, "stop", stop);
+	char *text = json_dumps(jreq, JSON_COMPACT);
+	json_decref(jreq);
+	snprintf(req, sizeof(req), "%s\n", text ? text : "");
+	free(text);
 	char answer[1024];
 	uint64_t t0 = mono_ms();
 	if (vm_control(name, req, answer, sizeof(answer), 120000)) {

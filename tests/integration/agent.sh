@@ -389,6 +389,14 @@ agent_cases() {
 	expect_code 409
 	api POST /vms/restored/stop
 	api DELETE /vms/restored
+	t_run build/asan/hedge create --host "unix:$AG_SOCK" --name restored2 --snapshot s1
+	expect_status 0
+	t_run build/asan/hedge start --host "unix:$AG_SOCK" restored2
+	expect_status 0
+	expect_stdout "restored2 running"
+	t_run build/asan/hedge kill --host "unix:$AG_SOCK" restored2
+	t_run build/asan/hedge rm --host "unix:$AG_SOCK" restored2
+	expect_status 0
 	t_run build/asan/hedge snapshots --host "unix:$AG_SOCK"
 	expect_stdout "s1"
 	t_run build/asan/hedge snapshots --host "unix:$AG_SOCK" rm s1
@@ -426,9 +434,10 @@ agent_cases() {
 	wait "$tgt_pid" 2>/dev/null
 	api POST /vms/mover/start
 	expect_code 200
-	api POST /vms/mover/migrate -d "{\"to\":\"tcp:127.0.0.1:$port\"}"
-	expect_code 502
-	expect_error_line
+	t_run build/asan/hedge migrate --host "unix:$AG_SOCK" mover --to "tcp:127.0.0.1:$port"
+	expect_status 1
+	expect_one_line_error
+	expect_stderr "migration failed"
 	api GET /vms/mover
 	expect_stdout '"state":"running"'
 	api POST /vms/mover/kill
