@@ -355,7 +355,7 @@ static enum MHD_Result images_route(struct MHD_Connection *c, const char *method
 #define VM_COLUMNS                                                                           \
 	"name, image, mem, args, env, restart, state, pid, exit_code, exit_signal, reason, " \
 	"created_at, started_at, finished_at, boot_ms, restarts, supervisor_pid, net, "      \
-	"snapshot, cpu_millis"
+	"snapshot, cpu_millis, incoming"
 
 static json_t *nullable_int(sqlite3_stmt *st, int col)
 {
@@ -406,6 +406,9 @@ static json_t *vm_json(sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 18) != SQLITE_NULL)
 		json_object_set_new(o, "snapshot",
 		                    json_string((const char *)sqlite3_column_text(st, 18)));
+	if (sqlite3_column_type(st, 20) != SQLITE_NULL)
+		json_object_set_new(o, "incoming",
+		                    json_string((const char *)sqlite3_column_text(st, 20)));
 	if (sqlite3_column_int(st, 19))
 		json_object_set_new(o, "cpus", json_real(sqlite3_column_int(st, 19) / 1000.0));
 	if (up)
@@ -510,8 +513,8 @@ static enum MHD_Result post_vm(struct MHD_Connection *c, struct req *rq)
 		spec.mem = strcmp(kind, "wasm") ? DEFAULT_VM_MEM : DEFAULT_WASM_MEM;
 	sqlite3_prepare_v2(agent.db,
 	                   "INSERT INTO vms(name, image, mem, args, env, restart, state, "
-	                   "created_at, net, snapshot, cpu_millis) "
-	                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'created', ?7, ?8, ?9, ?10)",
+	                   "created_at, net, snapshot, cpu_millis, incoming) "
+	                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'created', ?7, ?8, ?9, ?10, ?11)",
 	                   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, spec.name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
@@ -525,6 +528,8 @@ static enum MHD_Result post_vm(struct MHD_Connection *c, struct req *rq)
 	if (spec.snapshot[0])
 		sqlite3_bind_text(st, 9, spec.snapshot, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 10, (int)spec.cpu_millis);
+	if (spec.incoming[0])
+		sqlite3_bind_text(st, 11, spec.incoming, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(agent.db);
 	sqlite3_finalize(st);
@@ -575,11 +580,18 @@ static enum MHD_Result vm_start(struct MHD_Connection *c, const char *name)
 	/* Boot time: from the spawn until the VM's control socket answers. */
 	struct timespec spawned, booted;
 	clock_gettime(CLOCK_MONOTONIC, &spawned);
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(agent.db, "SELECT incoming IS NOT NULL FROM vms WHERE name=?1", -1, &q,
+	                   NULL);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+	int incoming = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
 	int rc = vm_spawn_locked(name, err, sizeof(err));
 	pthread_mutex_unlock(&agent.lock);
 	if (rc)
 		return send_error(c, (unsigned)rc, "%s", err);
-	uint64_t t0 = mono_ms();
+	/* An incoming VM answers once a migration has arrived: the start does not wait. */
+	uint64_t t0 = incoming ? mono_ms() - 10000 : mono_ms();
 	char answer[256];
 	useconds_t probe_us = 1000;
 	while (mono_ms() - t0 < 10000) {

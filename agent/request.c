@@ -298,8 +298,9 @@ void req_vm_spec_free(struct vm_spec *spec)
 
 int req_parse_vm(const char *body, size_t len, struct vm_spec *spec, char *err, size_t errlen)
 {
-	static const char *const known[] = {"name", "image",   "snapshot", "mem",  "args",
-	                                    "env",  "restart", "net",      "cpus", NULL};
+	static const char *const known[] = {"name", "image", "snapshot", "incoming",
+	                                    "mem",  "args",  "env",      "restart",
+	                                    "net",  "cpus",  NULL};
 	memset(spec, 0, sizeof(*spec));
 	json_t *o = load_object(body, len, err, errlen);
 	if (!o)
@@ -376,6 +377,27 @@ int req_parse_vm(const char *body, size_t len, struct vm_spec *spec, char *err, 
 		    err, errlen,
 		    "\"args\", \"env\" and net \"ip\", \"gw\", \"mac\" come with the snapshot");
 		goto out;
+	}
+	json_t *jin = json_object_get(o, "incoming");
+	if (jin) {
+		if (get_string(o, "incoming", spec->incoming, sizeof(spec->incoming), err, errlen,
+		               "") ||
+		    !req_tcp_addr_valid(spec->incoming)) {
+			snprintf(err, errlen, "\"incoming\" must be tcp:A.B.C.D:PORT");
+			goto out;
+		}
+		/* hedge run --incoming: the rest comes with the migrating VM. */
+		if (jsnap || jargs || jenv || spec->net.ip[0] || spec->net.gw[0] ||
+		    spec->net.mac[0]) {
+			snprintf(err, errlen,
+			         "\"snapshot\", \"args\", \"env\" and net \"ip\", \"gw\", \"mac\" "
+			         "come with an incoming VM");
+			goto out;
+		}
+		if (!spec->mem) {
+			snprintf(err, errlen, "an incoming VM needs \"mem\", the migrating VM's");
+			goto out;
+		}
 	}
 	spec->args = jargs ? json_dumps(jargs, JSON_COMPACT) : strdup("[]");
 	spec->env = jenv ? json_dumps(jenv, JSON_COMPACT) : strdup("[]");

@@ -30,13 +30,14 @@ struct vm_net {
 /* POST /vms, checked. */
 struct vm_spec {
 	char name[VM_NAME_MAX + 1];
-	char image[REQ_IMAGE_REF + 1];  /* "" when created from a snapshot */
-	char snapshot[VM_NAME_MAX + 1]; /* "" when created from an image */
-	uint64_t mem;                   /* bytes, 2 MiB multiple; 0: the default */
-	char *args, *env;               /* compact JSON arrays of strings (malloc'd) */
-	char restart[16];               /* no, on-failure, always */
-	struct vm_net net;              /* all "" without "net" */
-	unsigned cpu_millis;            /* CPU limit in thousandths of a CPU; 0: none */
+	char image[REQ_IMAGE_REF + 1];   /* "" when created from a snapshot */
+	char snapshot[VM_NAME_MAX + 1];  /* "" when created from an image */
+	char incoming[REQ_MIGRATE_ADDR]; /* tcp:A.B.C.D:PORT: waits for a migration */
+	uint64_t mem;                    /* bytes, 2 MiB multiple; 0: the default */
+	char *args, *env;                /* compact JSON arrays of strings (malloc'd) */
+	char restart[16];                /* no, on-failure, always */
+	struct vm_net net;               /* all "" without "net" */
+	unsigned cpu_millis;             /* CPU limit in thousandths of a CPU; 0: none */
 };
 
 /* Names of VMs, snapshots and network namespaces: 1-64 of [A-Za-z0-9_.-], no leading '.'. */

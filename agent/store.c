@@ -57,6 +57,7 @@ static const char *const added_columns[] = {
     "ALTER TABLE vms ADD COLUMN net TEXT",      /* JSON object: tap ip gw mac netns */
     "ALTER TABLE vms ADD COLUMN snapshot TEXT", /* created from this snapshot */
     "ALTER TABLE vms ADD COLUMN cpu_millis INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE vms ADD COLUMN incoming TEXT", /* tcp:A.B.C.D:PORT to wait on */
 };
 
 int store_open(char *err, size_t errlen)

@@ -153,7 +153,8 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(agent.db,
-	                       "SELECT v.mem, v.args, v.env, i.path, v.net, s.path, v.cpu_millis "
+	                       "SELECT v.mem, v.args, v.env, i.path, v.net, s.path, v.cpu_millis, "
+	                       "v.incoming "
 	                       "FROM vms v JOIN images i ON i.id = v.image LEFT JOIN snapshots s "
 	                       "ON s.name = v.snapshot WHERE v.name = ?1",
 	                       -1, &st, NULL) != SQLITE_OK) {
@@ -209,10 +210,17 @@ int vm_spawn_locked(const char *name, char *err, size_t errlen)
 	}
 	int over = 0;
 	const char *snapshot = (const char *)sqlite3_column_text(st, 5);
+	const char *incoming = (const char *)sqlite3_column_text(st, 7);
 	if (snapshot) {
 		/* Memory, arguments, environment and addresses come with the snapshot. */
 		argv[argc++] = strdup("--restore");
 		argv[argc++] = strdup(snapshot);
+	} else if (incoming) {
+		/* Likewise with the migrating VM; --mem must match it (checked by the target). */
+		argv[argc++] = strdup("--incoming");
+		argv[argc++] = strdup(incoming);
+		argv[argc++] = strdup("--mem");
+		argv[argc++] = strdup(memarg);
 	} else {
 		static const char *const opts[] = {"ip", "gw", "mac"};
 		for (size_t k = 0; k < 3; k++) {
@@ -428,16 +436,21 @@ void vms_adopt(void)
 {
 	pthread_mutex_lock(&agent.lock);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(agent.db,
-	                   "SELECT name, pid, supervisor_pid, state FROM vms WHERE state IN "
-	                   "('running','paused','stopping','migrating','snapshotting')",
-	                   -1, &st, NULL);
+	sqlite3_prepare_v2(
+	    agent.db,
+	    "SELECT name, pid, supervisor_pid, state, incoming FROM vms WHERE state IN "
+	    "('running','paused','stopping','migrating','snapshotting')",
+	    -1, &st, NULL);
 	char(*dead)[VM_NAME_MAX + 1] = NULL;
 	size_t n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
 		char answer[512];
+		/* A VM still waiting for its migration has no control socket yet. */
+		if (pid > 0 && kill(pid, 0) == 0 && sqlite3_column_type(st, 4) != SQLITE_NULL &&
+		    vm_control(name, "{\"op\":\"status\"}\n", answer, sizeof(answer), 200) != 0)
+			continue;
 		if (pid > 0 && kill(pid, 0) == 0 &&
 		    vm_control(name, "{\"op\":\"status\"}\n", answer, sizeof(answer), 2000) == 0 &&
 		    strstr(answer, "\"state\""))

@@ -451,6 +451,7 @@ static void put_json_string(char *buf, size_t cap, size_t *len, const char *s)
 static int do_create(const struct target *sock, int argc, char **argv)
 {
 	const char *name = NULL, *mem = NULL, *restart = NULL, *snapshot = NULL, *cpus = NULL;
+	const char *incoming = NULL;
 	const char *net_keys[] = {"tap", "ip", "gw", "mac", "netns"}, *net_vals[5] = {0};
 	const char *env[256];
 	int nenv = 0, i = 0;
@@ -485,6 +486,8 @@ static int do_create(const struct target *sock, int argc, char **argv)
 			net_vals[4] = argv[++i];
 		else if (!strcmp(argv[i], "--snapshot"))
 			snapshot = argv[++i];
+		else if (!strcmp(argv[i], "--incoming"))
+			incoming = argv[++i];
 		else if (!strcmp(argv[i], "--cpus"))
 			cpus = argv[++i];
 		else {
@@ -521,6 +524,10 @@ static int do_create(const struct target *sock, int argc, char **argv)
 	put_json_string(body, cap, &len, snapshot ? snapshot : image);
 	if (cpus)
 		len += (size_t)snprintf(body + len, cap - len, ",\"cpus\":%s", cpus);
+	if (incoming) {
+		len += (size_t)snprintf(body + len, cap - len, ",\"incoming\":");
+		put_json_string(body, cap, &len, incoming);
+	}
 	int nnet = 0;
 	for (int k = 0; k < 5; k++) {
 		if (!net_vals[k])
@@ -539,8 +546,9 @@ static int do_create(const struct target *sock, int argc, char **argv)
 		len += (size_t)snprintf(body + len, cap - len, ",\"restart\":");
 		put_json_string(body, cap, &len, restart);
 	}
-	/* A snapshot brings its own arguments and environment: none are sent. */
-	if (!snapshot || nenv) {
+	/* A snapshot or a migrating VM brings its own arguments and environment. */
+	int own = snapshot || incoming;
+	if (!own || nenv) {
 		len += (size_t)snprintf(body + len, cap - len, ",\"env\":[");
 		for (int e = 0; e < nenv; e++) {
 			if (e)
@@ -549,7 +557,7 @@ static int do_create(const struct target *sock, int argc, char **argv)
 		}
 		len += (size_t)snprintf(body + len, cap - len, "]");
 	}
-	if (!snapshot || i < argc) {
+	if (!own || i < argc) {
 		len += (size_t)snprintf(body + len, cap - len, ",\"args\":[");
 		for (int a = i; a < argc; a++) {
 			if (a > i)
@@ -867,6 +875,8 @@ static void agent_usage(FILE *out, const char *cmd)
 	        "                    [--net tap:TAP [--ip A.B.C.D/N] [--gw A.B.C.D] [--mac MAC]]\n"
 	        "                    [--netns NS] [--cpus N] IMAGE [--] [ARGS...]\n"
 	        "       hedge create --name NAME --snapshot SNAPSHOT [--net tap:TAP] [--netns NS]\n"
+	        "       hedge create --name NAME -m SIZE --incoming tcp:A.B.C.D:PORT IMAGE\n"
+	        "                    [--net tap:TAP] [--netns NS]   (waits for 'hedge migrate')\n"
 	        "       hedge start|stop|kill|pause|resume|rm|inspect NAME [--json]\n"
 	        "       hedge logs [-f] NAME\n"
 	        "       hedge stats [--json] [NAME...]\n"

@@ -486,6 +486,38 @@ agent_cases() {
 	api GET "/images/$wid/content"
 	expect_code 200
 	cmp -s "$T_OUT" build/wasm/hello.wasm || t_fail "the pulled wasm differs"
+	t_end
+
+	t_begin "agent: migration between two agents: an incoming VM waits on the second"
+	local T2="--host tcp://127.0.0.1:$tport --token-file $tok" iport=$((20000 + ($$ + 13) % 20000))
+	t_run build/asan/hedge create $T2 --name arrival -m 32M --incoming "tcp:127.0.0.1:$iport" "$img"
+	expect_status 0
+	t_run build/asan/hedge create $T2 --name arrival2 --incoming "tcp:127.0.0.1:$iport" "$img"
+	expect_status 1
+	expect_stderr "needs \\\"mem\\\""
+	t_run build/asan/hedge start $T2 arrival
+	expect_status 0
+	api POST /vms -d "{\"name\":\"leaver\",\"image\":\"$img\",\"args\":[\"100000\",\"20\"]}"
+	api POST /vms/leaver/start
+	for ((i = 0; i < 100; i++)); do
+		ss -ltn | grep -q ":$iport " && break
+		sleep 0.05
+	done
+	t_run build/asan/hedge migrate --host "unix:$AG_SOCK" leaver --to "tcp:127.0.0.1:$iport" --json
+	expect_status 0
+	expect_stdout '"downtime_ms"'
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'count=' "$AG_DIR/state2/vms/arrival.log" && break
+		sleep 0.05
+	done
+	grep -q 'count=' "$AG_DIR/state2/vms/arrival.log" || t_fail "the arrival does not count"
+	t_run build/asan/hedge inspect $T2 arrival
+	expect_stdout '"state":"running"'
+	expect_stdout '"incoming":"tcp:127.0.0.1:'"$iport"'"'
+	t_run build/asan/hedge stop $T2 arrival
+	expect_stdout "arrival exited"
+	api GET /vms/leaver
+	expect_stdout '"state":"exited"'
 	kill -TERM "$pid2"
 	wait "$pid2" 2>/dev/null
 	t_end

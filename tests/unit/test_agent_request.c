@@ -146,6 +146,13 @@ static void test_vm_body_ok(void)
 	json_decref(net);
 	req_vm_spec_free(&spec);
 
+	rc = parse_vm("{\"name\":\"i\",\"image\":\"abcdef\",\"mem\":\"32M\",\"incoming\":\"tcp:"
+	              "10.0.0.2:7000\",\"net\":{\"tap\":\"t\"}}",
+	              &spec, err, sizeof(err));
+	CHECK(rc == 0);
+	CHECK(!strcmp(spec.incoming, "tcp:10.0.0.2:7000") && spec.mem == 32ull << 20);
+	req_vm_spec_free(&spec);
+
 	rc = parse_vm("{\"name\":\"r\",\"snapshot\":\"s1\",\"net\":{\"tap\":\"t\"}}", &spec, err,
 	              sizeof(err));
 	CHECK(rc == 0);
@@ -199,6 +206,15 @@ static void test_vm_body_refused(void)
 	refuses("{\"name\":\"a\",\"image\":\"abcdef\",\"net\":{\"tap\":\"tttttttttttttttttttt\"}}",
 	        "\"tap\" must be a string of at most 15 bytes");
 	refuses("{\"name\":\"a\",\"snapshot\":\"s\",\"args\":[]}", "come with the snapshot");
+	refuses(
+	    "{\"name\":\"a\",\"image\":\"abcdef\",\"mem\":\"32M\",\"incoming\":\"tcp:1.2.3.4\"}",
+	    "\"incoming\" must be tcp:");
+	refuses("{\"name\":\"a\",\"image\":\"abcdef\",\"incoming\":\"tcp:1.2.3.4:5\"}",
+	        "needs \"mem\"");
+	refuses(
+	    "{\"name\":\"a\",\"image\":\"abcdef\",\"mem\":\"32M\",\"incoming\":\"tcp:1.2.3.4:5\","
+	    "\"args\":[]}",
+	    "come with an incoming VM");
 	refuses("{\"name\":\"a\",\"snapshot\":\"s\",\"net\":{\"tap\":\"t\",\"ip\":\"1.2.3.4/8\"}}",
 	        "come with the snapshot");
 }
