@@ -173,6 +173,10 @@ static int read_token(const char *path)
 			return fail("the token must be printable ASCII without spaces", path);
 	if (n < 16 || n >= sizeof(agent.token))
 		return fail("the token must have 16 to 255 characters", path);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (sb.st_mode & 077))
+		fprintf(stderr,
+		        "hedged: warning: token file %s is readable by others (chmod 600)\n", path);
 	memcpy(agent.token, line, n + 1);
 	return 0;
 }

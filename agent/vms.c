@@ -515,21 +515,28 @@ int vm_usage(pid_t pid, uint64_t guest_mem, struct vm_usage *u)
 				smaps_value(line, "Pss", &u->pss);
 		fclose(f);
 	}
-	/* Guest memory is one anonymous mapping of exactly its size in the monitor. */
+	/*
+	 * Guest memory is the one mapping of exactly its size that was mapped
+	 * MAP_NORESERVE ("nr" in VmFlags): a thread stack may have the same
+	 * size (8 MiB), but not that flag.  Rss comes before VmFlags.
+	 */
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	if (guest_mem && (f = fopen(path, "r"))) {
-		int in_guest = 0;
+		int sized = 0;
+		uint64_t rss = 0;
 		while (fgets(line, sizeof(line), f)) {
 			unsigned long long start, end;
 			/* A mapping's header ("start-end perms ..."); no field name parses so. */
 			if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
-				in_guest = end - start == guest_mem;
+				sized = end - start == guest_mem;
+				rss = 0;
 				continue;
 			}
-			uint64_t v;
-			if (in_guest && smaps_value(line, "Rss", &v)) {
-				u->guest_rss += v;
-				in_guest = 0;
+			if (sized && !smaps_value(line, "Rss", &rss) &&
+			    !strncmp(line, "VmFlags:", 8)) {
+				if (strstr(line, " nr"))
+					u->guest_rss += rss;
+				sized = 0;
 			}
 		}
 		fclose(f);
