@@ -6,8 +6,9 @@
 # each on its own TAP with its own IP in one /16, in a network namespace
 # this script creates; the TAPs routed one by one (default) or all on one
 # bridge (DENSITY_NET=bridge).  All N starts are sent in parallel
-# (PARALLEL at a time); each VM then counts as up once it has answered an
-# HTTP GET from inside the namespace.  Prints total time, VMs/s, host memory
+# (DENSITY_PARALLEL at a time, default 16: more in flight only queue up in
+# the kernel and make every boot slower); each VM then counts as up once it
+# has answered an HTTP GET from inside the namespace.  Prints total time, VMs/s, host memory
 # per VM (PSS of its monitor from smaps_rollup, which includes the guest
 # pages touched, shown apart), and the distribution of boot times (the
 # agent's spawn-to-control-socket, and start-request-to-first-HTTP-answer).
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 N=${1:-100}
 MEM=${2:-8M}
-PARALLEL=${DENSITY_PARALLEL:-64}
+PARALLEL=${DENSITY_PARALLEL:-16}
 NET_MODE=${DENSITY_NET:-routed}
 NS=hedge-dn$$
 DIR=$(mktemp -d /tmp/hedge-density.XXXXXX)
