@@ -643,6 +643,15 @@ static void human_bytes(char *out, size_t len, const char *bytes)
 		snprintf(out, len, "%.1fM", strtod(bytes, NULL) / 1048576.0);
 }
 
+/* A name that would change the request's path; said why. */
+static int bad_name(const char *cmd, const char *what, const char *name)
+{
+	if (name[0] && !strpbrk(name, "/?%# ") && strcmp(name, ".") && strcmp(name, ".."))
+		return 0;
+	fprintf(stderr, "hedge %s: bad %s: %s\n", cmd, what, name);
+	return 1;
+}
+
 /* hedge stats [NAME...]: every running VM without names. */
 static int do_stats(const struct target *sock, int argc, char **argv, int json)
 {
@@ -675,8 +684,7 @@ static int do_stats(const struct target *sock, int argc, char **argv, int json)
 	for (int i = 0; i < n; i++) {
 		char path[256];
 		struct reply rep;
-		if (strchr(names[i], '/') || strchr(names[i], '?') || strchr(names[i], '%')) {
-			fprintf(stderr, "hedge stats: bad VM name: %s\n", names[i]);
+		if (bad_name("stats", "VM name", names[i])) {
 			rc = ST_USAGE;
 			continue;
 		}
@@ -730,6 +738,8 @@ static int do_snapshot(const struct target *sock, int argc, char **argv, int sto
 	}
 	char path[256], body[512];
 	size_t len = 0;
+	if (bad_name("snapshot", "VM name", argv[0]))
+		return ST_USAGE;
 	snprintf(path, sizeof(path), "/vms/%s/snapshot", argv[0]);
 	len += (size_t)snprintf(body, sizeof(body), "{\"name\":");
 	put_json_string(body, sizeof(body), &len, argv[1]);
@@ -749,6 +759,8 @@ static int do_snapshots(const struct target *sock, int argc, char **argv, int js
 	struct reply rep;
 	char path[256];
 	if (argc >= 2 && !strcmp(argv[0], "rm")) {
+		if (bad_name("snapshots", "snapshot name", argv[1]))
+			return ST_USAGE;
 		snprintf(path, sizeof(path), "/snapshots/%s", argv[1]);
 		if (request(sock, "DELETE", path, NULL, 0, 0, &rep))
 			return 2;
@@ -790,6 +802,8 @@ static int do_migrate(const struct target *sock, int argc, char **argv, const ch
 	}
 	char path[256], body[256];
 	size_t len = 0;
+	if (bad_name("migrate", "VM name", argv[0]))
+		return ST_USAGE;
 	snprintf(path, sizeof(path), "/vms/%s/migrate", argv[0]);
 	len += (size_t)snprintf(body, sizeof(body), "{\"to\":");
 	put_json_string(body, sizeof(body), &len, to);
@@ -996,10 +1010,7 @@ int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "hedge %s: needs one VM NAME (see 'hedge %s --help')\n", cmd, cmd);
 		return ST_USAGE;
 	}
-	for (const char *p = rest[0]; *p; p++)
-		if (*p == '/' || *p == '?' || *p == '%' || *p == ' ') {
-			fprintf(stderr, "hedge %s: bad VM name: %s\n", cmd, rest[0]);
-			return ST_USAGE;
-		}
+	if (bad_name(cmd, "VM name", rest[0]))
+		return ST_USAGE;
 	return do_vm(sock, cmd, rest[0], json, follow);
 }

@@ -285,6 +285,12 @@ agent_cases() {
 	expect_stderr "no such VM"
 	t_run $H ps --host unix:"$AG_DIR/nowhere"
 	expect_status 2
+	t_run $H snapshot $HOST ../x s1
+	expect_status 64
+	t_run $H migrate $HOST cli1
+	expect_status 64
+	t_run $H stats $HOST a/b
+	expect_status 64
 	t_run $H create --help
 	expect_status 0
 	expect_stdout "Usage: hedge ps"
