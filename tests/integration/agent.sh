@@ -248,6 +248,25 @@ agent_cases() {
 	[ -z "$(ls "$AG_DIR/state/vms" | grep -v '\.log$')" ] || t_fail "stray files in vms/"
 	t_end
 
+	t_begin "agent: conflicting concurrent operations: exactly one wins, the rest get 409"
+	api POST /vms -d "{\"name\":\"race\",\"image\":\"$img\",\"args\":[\"100000\",\"50\"]}"
+	local op n
+	for op in start pause resume stop; do
+		: >"$AG_DIR/race-$op"
+		for ((n = 0; n < 10; n++)); do
+			curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$AG_SOCK" -X POST \
+				"http://hedged/vms/race/$op" >>"$AG_DIR/race-$op" &
+		done
+		wait $(jobs -p | grep -vx "$AG_PID")
+		[ "$(grep -c '^200$' "$AG_DIR/race-$op")" = 1 ] && [ "$(grep -c '^409$' "$AG_DIR/race-$op")" = 9 ] ||
+			t_fail "10 parallel ${op}s: $(sort "$AG_DIR/race-$op" | uniq -c | tr '\n' ' ')"
+	done
+	api GET /vms/race
+	expect_stdout '"state":"exited"'
+	api DELETE /vms/race
+	expect_code 200
+	t_end
+
 	t_begin "agent: 100 parallel creates all succeed, the database stays consistent"
 	local n
 	for ((n = 0; n < 100; n++)); do
