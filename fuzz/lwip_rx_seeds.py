@@ -69,9 +69,9 @@ def udp_segment(payload):
     return seg[:6] + struct.pack("!H", checksum(pseudo(17, length) + seg) or 0xFFFF) + seg[8:]
 
 
-def tcp(flags, seq, ack, payload=b"", options=b""):
+def tcp(flags, seq, ack, payload=b"", options=b"", window=65535):
     offset = (20 + len(options)) // 4
-    seg = struct.pack("!HHIIBBHHH", PEER_PORT, TCP_PORT, seq, ack, offset << 4, flags, 65535, 0, 0)
+    seg = struct.pack("!HHIIBBHHH", PEER_PORT, TCP_PORT, seq, ack, offset << 4, flags, window, 0, 0)
     seg += options + payload
     seg = seg[:16] + struct.pack("!H", checksum(pseudo(6, len(seg)) + seg)) + seg[18:]
     return ipv4(6, seg)
@@ -153,6 +153,20 @@ def tcp_half_space():
     ]
 
 
+def tcp_small_window():
+    """The client opens with a zero window, then offers 4 bytes while the
+    guest's first reply is still queued: lwIP 2.1.3's tcp_write asserted that
+    the queued segment fits half that window (guest/net/sock_tcp.c now waits)."""
+    ours = guest_isn() + 1
+    seq = PEER_ISN + 1
+    return [
+        arp_request(),
+        tcp(SYN, PEER_ISN, 0, options=MSS_OPT, window=0),
+        tcp(PSH | ACK, seq, ours, b"x" * 18, window=0),
+        tcp(PSH | ACK, seq + 18, ours, b"yy", window=4),
+    ]
+
+
 def udp_fragments():
     """A 2,000-byte datagram in two fragments, the second first."""
     seg = udp_segment(bytes(range(256)) * 7 + bytes(208))
@@ -182,6 +196,7 @@ def main():
         "udp_datagram": seed([arp_request(), ipv4(17, udp_segment(b"hedge udp"))]),
         "tcp_session": seed(tcp_session()),
         "tcp_half_space": seed(tcp_half_space()),
+        "tcp_small_window": seed(tcp_small_window()),
         "udp_fragments": seed(udp_fragments(), batch=True),
     }
     for name, data in seeds.items():
