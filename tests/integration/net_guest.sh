@@ -100,6 +100,26 @@ ng_echo_cases() {
 	expect_stdout "echo ok: 4 connection(s) x 1048576 bytes"
 	ng_expect_alive
 	t_end
+
+	# Both once failed an lwIP assertion and ended the VM (fuzz/fuzz_lwip_rx.c).
+	t_begin "$tag: TCP segments that tripped lwIP assertions do not end the VM"
+	local edge=$T_TMP/tcp_edge c
+	${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -o "$edge" tests/tools/tcp_edge.c \
+		>"$T_OUT" 2>"$T_ERR" || t_fail "tcp_edge.c does not compile"
+	for c in half-space small-window; do
+		ng_in "$edge" "$NG_TAP" "$NG_MAC" "$NG_GUEST" 10.77.0.5 7 "$c" >"$T_OUT" 2>"$T_ERR"
+		T_STATUS=$?
+		expect_status 0
+		expect_stdout "tcp_edge: $c sent"
+		# Answered after the segment, so the guest has handled it.
+		ng_in ping -c 1 -W 2 "$NG_GUEST" >/dev/null 2>&1 || t_fail "no ping reply after $c"
+		ng_expect_alive
+	done
+	ng_client_run echo "$NG_GUEST" 7 65536 2 60
+	expect_status 0
+	expect_stdout "echo ok: 2 connection(s) x 65536 bytes"
+	ng_expect_alive
+	t_end
 }
 
 ng_http_cases() {
