@@ -208,7 +208,7 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iabi -Imonitor -Itoolchain -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS := $(BUILD)/fuzz/fuzz_elf $(BUILD)/fuzz/fuzz_hypercall $(BUILD)/fuzz/fuzz_snapshot \
-	$(if $(wildcard fuzz/fuzz_wasm.c),$(BUILD)/fuzz/fuzz_wasm) $(BUILD)/fuzz/fuzz_lwip_rx
+	$(if $(wildcard fuzz/fuzz_wasm.c),$(BUILD)/fuzz/fuzz_wasm)
 fuzz: $(FUZZERS)
 
 $(BUILD)/fuzz/fuzz_snapshot: fuzz/fuzz_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS)
@@ -231,6 +231,7 @@ $(BUILD)/fuzz/fuzz_hypercall: fuzz/fuzz_hypercall.c monitor/hypercall.c monitor/
 # host; fuzz/lwip_host/runtime.h replaces the hypercall header and the guest's
 # other headers come after the host's.  Strict C11 keeps glibc's BYTE_ORDER
 # out of the way of lwIP's; lwIP compares a u16 with 65536 under clang.
+fuzz: $(BUILD)/fuzz/fuzz_lwip_rx
 $(BUILD)/fuzz/fuzz_lwip_rx: fuzz/fuzz_lwip_rx.c fuzz/lwip_host/runtime.h \
 		$(wildcard guest/net/*.[ch] guest/net/arch/*.h guest/include/*.h) | $(BUILD)/lwip.stamp
 	@mkdir -p $(dir $@)
