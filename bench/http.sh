@@ -20,6 +20,8 @@
 #   HTTP_BENCH_SECONDS=5 HTTP_BENCH_CONNS="1 64" bash bench/http.sh
 set -u
 cd "$(dirname "$0")/.."
+# For the netns_* helpers; its scratch directory goes in cleanup.
+. tests/lib.sh
 
 SECONDS_PER_RUN=${HTTP_BENCH_SECONDS:-10}
 CONN_COUNTS=${HTTP_BENCH_CONNS:-"1 64 400"}
@@ -48,9 +50,10 @@ stop_server() {
 
 cleanup() {
 	stop_server
-	ip netns del "$NS_C" 2>/dev/null
-	ip netns del "$NS_S" 2>/dev/null
+	netns_cleanup "$NS_C"
+	netns_cleanup "$NS_S"
 	rm -rf "$TMP"
+	t_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -69,7 +72,7 @@ mkdir -p "$TMP/site"
 head -c "$FILE_BYTES" /dev/zero | tr '\0' x >"$TMP/site/index.html"
 
 # Namespaces: wrk in NS_C; a veth pair to NS_S for the native server.
-ip netns add "$NS_C" && ip netns add "$NS_S" || die "cannot create network namespaces"
+netns_create "$NS_C" && netns_create "$NS_S" || die "cannot create network namespaces"
 ip -n "$NS_C" link set lo up
 ip -n "$NS_S" link set lo up
 ip -n "$NS_C" link add vc type veth peer name vs netns "$NS_S" || die "cannot create a veth pair"
@@ -94,12 +97,7 @@ start_hedge() {
 		--dir "$TMP/site::/site" --env HEDGE_NET_STATS=1 "$TMP/http_server.hvt" -- \
 		--quit /__quit "$PORT" /site >"$TMP/server.log" 2>&1 </dev/null &
 	SERVER_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		ip -n "$NS_C" link show "$TAP" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
-	ip -n "$NS_C" addr add 10.80.0.1/24 dev "$TAP" && ip -n "$NS_C" link set "$TAP" up ||
+	netns_tap "$NS_C" "$TAP" 10.80.0.1/24 "$SERVER_PID" ||
 		die "the TAP device never appeared: $(cat "$TMP/server.log")"
 	wait_line "$TMP/server.log" "listening on port" || die "hedge server: $(cat "$TMP/server.log")"
 }

@@ -19,6 +19,7 @@ set -e
 
 # The static-file web server, built from WebAssembly, on a TAP device inside a
 # network namespace this script creates and removes: no traffic leaves it.
+. tests/lib.sh # the netns_* helpers; its scratch directory goes in cleanup
 NS=hedge-demo$$
 TAP=hdemo0
 SITE=$(mktemp -d)
@@ -26,25 +27,22 @@ LOG=$(mktemp)
 printf '<html><body><h1>Served by a WebAssembly unikernel on hedge</h1></body></html>\n' >"$SITE/index.html"
 cleanup() {
 	set +e
-	if [ -n "${PID:-}" ]; then
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	ip netns del "$NS" 2>/dev/null
+	netns_cleanup "$NS" "${PID:-}"
 	rm -rf "$SITE" "$LOG"
+	t_cleanup
 }
 trap cleanup EXIT
 echo "== the web server: hedge run --netns $NS --net tap:$TAP --ip 10.99.0.2/24 --dir SITE::/site build/wasm/http_server.wasm -- 8080 /site"
-ip netns add "$NS"
+netns_create "$NS"
 timeout -k 5 120 build/hedge run --netns "$NS" --net "tap:$TAP" --ip 10.99.0.2/24 \
 	--dir "$SITE::/site" build/wasm/http_server.wasm -- 8080 /site >"$LOG" 2>&1 </dev/null &
 PID=$!
+# The monitor makes the TAP before the guest starts, so a listening server has one.
 for ((i = 0; i < 600; i++)); do # the first run builds the image: give it a minute
-	ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && grep -q listening "$LOG" && break
+	grep -q listening "$LOG" && break
 	kill -0 "$PID" 2>/dev/null || break
 	sleep 0.1
 done
-ip -n "$NS" addr add 10.99.0.1/24 dev "$TAP"
-ip -n "$NS" link set "$TAP" up
+netns_tap "$NS" "$TAP" 10.99.0.1/24 "$PID"
 echo "== curl http://10.99.0.2:8080/index.html (inside the namespace)"
 ip netns exec "$NS" curl -sS --max-time 10 --retry 5 --retry-connrefused http://10.99.0.2:8080/index.html

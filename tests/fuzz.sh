@@ -5,12 +5,13 @@
 
 fuzz_runs=${HEDGE_FUZZ_RUNS:-300000}
 
+# fuzz_case NAME BINARY CORPUS [RUNS]: RUNS defaults to $fuzz_runs.
 fuzz_case() {
-	local name=$1 bin=$2 corpus=$3
-	t_begin "fuzz: $name ($fuzz_runs inputs)"
-	t_run "$bin" -runs="$fuzz_runs" -max_len=65536 -timeout=10 "$corpus"
+	local name=$1 bin=$2 corpus=$3 runs=${4:-$fuzz_runs}
+	t_begin "fuzz: $name ($runs inputs)"
+	t_run "$bin" -runs="$runs" -max_len=65536 -timeout=10 "$corpus"
 	expect_status 0
-	grep -q "Done $fuzz_runs runs" "$T_ERR" || t_fail "fuzzer did not finish its runs"
+	grep -q "Done $runs runs" "$T_ERR" || t_fail "fuzzer did not finish its runs"
 	t_end
 }
 
@@ -43,3 +44,11 @@ if [ -x build/fuzz/fuzz_api ]; then
 	cp fuzz/corpus/api/* "$api_corpus"/ 2>/dev/null
 	fuzz_case "agent API request parsing" build/fuzz/fuzz_api "$api_corpus"
 fi
+
+# The guest's network stack runs a whole TCP/IP exchange per input, so fewer
+# of them (about 10 s); the seeds are made by fuzz/lwip_rx_seeds.py.
+lwip_corpus=$T_TMP/corpus-lwip-rx
+mkdir -p "$lwip_corpus"
+cp fuzz/corpus/lwip_rx/* "$lwip_corpus"/
+fuzz_case "guest network receive path (lwIP, driver, sockets)" build/fuzz/fuzz_lwip_rx \
+	"$lwip_corpus" "${HEDGE_FUZZ_LWIP_RUNS:-$((fuzz_runs / 3))}"

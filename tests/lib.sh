@@ -80,3 +80,39 @@ expect_empty_stdout() {
 t_cleanup() {
 	rm -rf "$T_TMP"
 }
+
+# --- VMs on a TAP device in a network namespace ---
+# A suite makes a namespace of its own (unique per run: put $$ in the name),
+# starts `hedge run --netns NS --net tap:TAP ...` in the background, and gives
+# the host end of the TAP an address: no traffic leaves the namespace.
+
+# netns_create NS: a new, empty network namespace; fails if NS exists.
+netns_create() {
+	ip netns add "$1"
+}
+
+# netns_tap NS TAP ADDR/PREFIX [PID [SECONDS]]: waits, at most SECONDS
+# (default 5), for the VM started as PID to create TAP in NS (no longer once
+# PID has exited), then gives the host end ADDR and brings it up.  Fails if
+# the device never appeared.
+netns_tap() {
+	local ns=$1 tap=$2 addr=$3 pid=${4:-} seconds=${5:-5} i
+	for ((i = 0; i < seconds * 20; i++)); do
+		ip -n "$ns" link show "$tap" >/dev/null 2>&1 && break
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	ip -n "$ns" addr add "$addr" dev "$tap" 2>/dev/null && ip -n "$ns" link set "$tap" up
+}
+
+# netns_cleanup NS [PID]: stops the VM PID, if given, and removes NS with
+# everything in it.  Always succeeds, so that traps can call it.
+netns_cleanup() {
+	local ns=$1 pid=${2:-}
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	ip netns del "$ns" 2>/dev/null
+	return 0
+}

@@ -15,6 +15,7 @@
 
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "net_internal.h"
 #include "sock.h"
@@ -312,11 +313,31 @@ int tcp_sock_connect(struct sock *s, uint32_t ip, uint16_t port)
 	return e ? e : -ECONNREFUSED;
 }
 
+/*
+ * lwIP 2.1.3's tcp_write sizes segments to half the largest window the peer
+ * has offered (its full MSS while that is 0 or 1) and asserts, which would
+ * end the VM, that the last unsent segment is no longer than that.  A peer
+ * that opens with a zero window and then offers a few bytes breaks this
+ * while our first reply is still queued; until that segment is out, queue
+ * nothing more (found by fuzz/fuzz_lwip_rx.c).
+ */
+static bool unsent_tail_fits(const struct tcp_pcb *pcb)
+{
+	u16_t seg_max = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+	/* No segment is longer than the MSS: only a peer with a tiny window costs a walk. */
+	if (!pcb->unsent || seg_max == 0 || seg_max == pcb->mss)
+		return true;
+	const struct tcp_seg *last = pcb->unsent;
+	while (last->next)
+		last = last->next;
+	return last->len + LWIP_TCP_OPT_LENGTH(last->flags) <= seg_max;
+}
+
 /* Room for at least a segment, in the window, the queue and the memory budget. */
 static bool send_room(struct tcp_pcb *pcb, size_t low_water, size_t queue_low)
 {
 	return tcp_sndbuf(pcb) >= low_water && tcp_sndqueuelen(pcb) < queue_low &&
-	       net_mem_available() >= 2 * (TCP_MSS + 64);
+	       net_mem_available() >= 2 * (TCP_MSS + 64) && unsent_tail_fits(pcb);
 }
 
 static bool can_send(const struct sock *s)
@@ -333,6 +354,8 @@ static size_t write_some(struct sock *s, const uint8_t *buf, size_t len, int fla
 {
 	struct tcp_pcb *pcb = s->pcb.tcp;
 	size_t done = 0, limit = 0xffff; /* tcp_write takes a u16 */
+	if (!unsent_tail_fits(pcb))
+		return 0;
 	while (done < len) {
 		size_t room = tcp_sndbuf(pcb);
 		if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)

@@ -14,6 +14,8 @@
  *
  * Runs as lwIP's LWIP_HOOK_TCP_INPACKET_PCB, before tcp_listen_input, when
  * tcp_input no longer walks the active list, so freeing a PCB there is safe.
+ * The same hook, run before every segment of a connection, also drops the
+ * segments that would trip an assertion in lwIP (see below).
  */
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
@@ -26,6 +28,17 @@ int hedge_tcp_inpacket(void *pcb_arg, const void *hdr_arg)
 {
 	struct tcp_pcb *pcb = pcb_arg;
 	const struct tcp_hdr *hdr = hdr_arg;
+	/*
+	 * lwIP 2.1.3's tcp_receive mistakes a segment whose sequence number is
+	 * exactly 2^31 away from rcv_nxt, with one byte of data or a FIN, for one
+	 * that overlaps rcv_nxt (TCP_SEQ_BETWEEN wraps) and fails its "insane
+	 * offset" assertion, which would end the VM: any client could send it.
+	 * Such a segment is never in the window (found by fuzz/fuzz_lwip_rx.c).
+	 * Below SYN_RCVD rcv_nxt means nothing (and a listener has none).
+	 * tcp_input has already put the header's numbers in host byte order.
+	 */
+	if (pcb->state >= SYN_RCVD && hdr->seqno - pcb->rcv_nxt == 0x80000000u)
+		return ERR_ABRT;
 	if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
 		return ERR_OK;
 	struct tcp_pcb_listen *lpcb = (struct tcp_pcb_listen *)pcb_arg;

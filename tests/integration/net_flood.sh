@@ -6,7 +6,7 @@
 flood_case() {
 	local ns=hedge-fl$$ tap=hfl0 sock=$T_TMP/flood.sock log=$T_TMP/flood.log pid i
 	t_begin "net: a flooding guest does not stall its monitor"
-	ip netns add "$ns" || t_fail "cannot create namespace $ns"
+	netns_create "$ns" || t_fail "cannot create namespace $ns"
 	timeout -k 5 60 build/hedge run --netns "$ns" --net "tap:$tap" --ip 10.97.0.2/24 \
 		--api-sock "$sock" $EX/net_flood.hvt 4 >"$log" 2>&1 </dev/null &
 	pid=$!
@@ -15,8 +15,7 @@ flood_case() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
-	ip -n "$ns" addr add 10.97.0.1/24 dev "$tap" && ip -n "$ns" link set "$tap" up ||
-		t_fail "the TAP device did not appear"
+	netns_tap "$ns" "$tap" 10.97.0.1/24 "$pid" || t_fail "the TAP device did not appear"
 	# The guest began before the host end had an address; its ARP request went
 	# unanswered.  A ping teaches it our MAC, and it answers even mid-flood.
 	timeout 10 ip netns exec "$ns" ping -c 2 -W 2 10.97.0.2 >/dev/null ||
@@ -37,7 +36,7 @@ flood_case() {
 	cp "$log" "$T_OUT"
 	expect_status 0
 	expect_stdout "net_flood: sent"
-	ip netns del "$ns" 2>/dev/null
+	netns_cleanup "$ns"
 	t_end
 }
 

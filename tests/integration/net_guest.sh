@@ -16,13 +16,8 @@ NG_PID=""
 NG_LOG=$T_TMP/net-vm.log
 
 ng_cleanup() {
-	if [ -n "$NG_PID" ]; then
-		kill "$NG_PID" 2>/dev/null
-		wait "$NG_PID" 2>/dev/null
-		NG_PID=""
-	fi
-	ip netns del "$NG_NS" 2>/dev/null
-	return 0
+	netns_cleanup "$NG_NS" "$NG_PID"
+	NG_PID=""
 }
 
 # ng_in CMD...: runs CMD inside the test namespace with a time limit.
@@ -35,18 +30,11 @@ ng_in() {
 ng_start() {
 	local hedge=$1
 	shift
-	ip netns add "$NG_NS" || return 1
+	netns_create "$NG_NS" || return 1
 	timeout -k 5 300 "$hedge" run --netns "$NG_NS" --net "tap:$NG_TAP" --ip "$NG_GUEST/24" \
 		--mac "$NG_MAC" "$@" >"$NG_LOG" 2>&1 </dev/null &
 	NG_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		ip -n "$NG_NS" link show "$NG_TAP" >/dev/null 2>&1 && break
-		kill -0 "$NG_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	ip -n "$NG_NS" addr add 10.77.0.1/24 dev "$NG_TAP" 2>/dev/null &&
-		ip -n "$NG_NS" link set "$NG_TAP" up
+	netns_tap "$NG_NS" "$NG_TAP" 10.77.0.1/24 "$NG_PID"
 }
 
 # ng_wait_ready TEXT: waits (bounded) until the guest has printed TEXT.
@@ -110,6 +98,26 @@ ng_echo_cases() {
 	ng_client_run echo "$NG_GUEST" 7 1048576 4 60
 	expect_status 0
 	expect_stdout "echo ok: 4 connection(s) x 1048576 bytes"
+	ng_expect_alive
+	t_end
+
+	# Both once failed an lwIP assertion and ended the VM (fuzz/fuzz_lwip_rx.c).
+	t_begin "$tag: TCP segments that tripped lwIP assertions do not end the VM"
+	local edge=$T_TMP/tcp_edge c
+	${CC:-cc} -std=gnu11 -O2 -Wall -Wextra -Werror -o "$edge" tests/tools/tcp_edge.c \
+		>"$T_OUT" 2>"$T_ERR" || t_fail "tcp_edge.c does not compile"
+	for c in half-space small-window; do
+		ng_in "$edge" "$NG_TAP" "$NG_MAC" "$NG_GUEST" 10.77.0.5 7 "$c" >"$T_OUT" 2>"$T_ERR"
+		T_STATUS=$?
+		expect_status 0
+		expect_stdout "tcp_edge: $c sent"
+		# Answered after the segment, so the guest has handled it.
+		ng_in ping -c 1 -W 2 "$NG_GUEST" >/dev/null 2>&1 || t_fail "no ping reply after $c"
+		ng_expect_alive
+	done
+	ng_client_run echo "$NG_GUEST" 7 65536 2 60
+	expect_status 0
+	expect_stdout "echo ok: 2 connection(s) x 65536 bytes"
 	ng_expect_alive
 	t_end
 }

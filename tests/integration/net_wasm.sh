@@ -19,13 +19,8 @@ NW_SITE=$NW_DIR/site
 NW_LOAD=$NW_DIR/http_load
 
 nw_cleanup() {
-	if [ -n "$NW_PID" ]; then
-		kill "$NW_PID" 2>/dev/null
-		wait "$NW_PID" 2>/dev/null
-		NW_PID=""
-	fi
-	ip netns del "$NW_NS" 2>/dev/null
-	return 0
+	netns_cleanup "$NW_NS" "$NW_PID"
+	NW_PID=""
 }
 
 # nw_in CMD...: runs CMD inside the test namespace with a time limit.
@@ -36,19 +31,12 @@ nw_in() {
 # nw_start IMAGE ARGS...: boots IMAGE with a TAP in the namespace, the site
 # at /site, and configures the host end; fails if the device never shows up.
 nw_start() {
-	ip netns add "$NW_NS" || return 1
+	netns_create "$NW_NS" || return 1
 	timeout -k 5 300 build/hedge run --mem 256M --netns "$NW_NS" --net "tap:$NW_TAP" \
 		--ip "$NW_GUEST/24" --dir "$NW_SITE::/site" --env HEDGE_NET_STATS=1 "$@" \
 		>"$NW_LOG" 2>&1 </dev/null &
 	NW_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		ip -n "$NW_NS" link show "$NW_TAP" >/dev/null 2>&1 && break
-		kill -0 "$NW_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	ip -n "$NW_NS" addr add 10.79.0.1/24 dev "$NW_TAP" 2>/dev/null &&
-		ip -n "$NW_NS" link set "$NW_TAP" up
+	netns_tap "$NW_NS" "$NW_TAP" 10.79.0.1/24 "$NW_PID"
 }
 
 # nw_wait_ready TEXT: waits (bounded) until the guest has printed TEXT.
