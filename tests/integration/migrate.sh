@@ -269,6 +269,14 @@ migrate_static_cases() {
 	expect_status 64
 	t_end
 
+	t_begin "$tag: --incoming with a TAP it cannot open fails before anything arrives"
+	mg_next_port
+	t_run "$HEDGE" run --incoming "tcp:127.0.0.1:$MG_PORT" --incoming-timeout 30 --net tap:no/such
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "bad TAP device name"
+	t_end
+
 	t_begin "$tag: --incoming with nothing arriving gives up after --incoming-timeout"
 	mg_next_port
 	t_run "$HEDGE" run --incoming "tcp:127.0.0.1:$MG_PORT" --incoming-timeout 1
