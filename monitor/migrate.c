@@ -16,8 +16,11 @@
  * Target to source, one text line each: "OK" after HELLO, "READY" after
  * STATE once the VM is built, or "ERR reason" at any point, after which it
  * closes.  Source to target after READY: "GO".  Only then does the target
- * run the VM and the source end its own, so a stream that breaks anywhere
- * before leaves the source running and the target gone.
+ * run the VM, and it answers "RUNNING"; only on that does the source end
+ * its own.  A stream that breaks before GO leaves the source running and
+ * the target gone.  One that breaks after GO but before RUNNING arrives
+ * leaves the source unable to know whether the target has the VM: it
+ * keeps it paused (never lost, never running twice) and says so.
  *
  * The source copies memory while the guest runs: the first round sends
  * every page that may hold data, later rounds the pages KVM's dirty log
@@ -53,7 +56,7 @@
 #include "status.h"
 
 #define MIG_MAGIC     "HEDGEMIG"
-#define MIG_PROTOCOL  1u
+#define MIG_PROTOCOL  2u /* 2: the target confirms GO with RUNNING */
 #define MIG_HELLO     1u
 #define MIG_PAGES     2u
 #define MIG_STATE     3u
@@ -573,6 +576,22 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	if (send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS))
 		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
 		               strerror(errno));
+	/*
+	 * GO is out: from here the target may be running the VM.  Without its
+	 * RUNNING this side cannot tell, so it neither resumes nor ends.
+	 */
+	char line[LINE_MAX_LEN + 1] = "";
+	errno = 0;
+	if (recv_line(s->fd, line, sizeof(line), IO_TIMEOUT_MS) == 0 &&
+	    strncmp(line, "ERR ", 4) == 0)
+		return set_err(s->err, s->errlen, "the target refuses: %s", line + 4);
+	if (strcmp(line, "RUNNING") != 0) {
+		set_err(s->err, s->errlen,
+		        "the target did not confirm that it runs the VM (%s): the VM stays paused "
+		        "here; resume it only if the target does not run it",
+		        errno ? strerror(errno) : "no answer");
+		return MIGRATE_IN_DOUBT;
+	}
 	res->downtime_ms = (double)(ready - paused_at) / 1e6;
 	res->total_ms = (double)(ready - start) / 1e6;
 	res->bytes = s->bytes;
@@ -607,7 +626,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	}
 	if (s.logging)
 		set_logging(&s, 0);
-	if (rc && paused)
+	if (rc < 0 && paused)
 		hooks->resume(hooks->ctx);
 	free(s.sent);
 	free(s.pending);
@@ -825,6 +844,11 @@ int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen)
 		set_err(err, errlen, "the source did not confirm the migration");
 		return ST_NO_MIGRATION;
 	}
+	/*
+	 * The VM is ours now, whatever happens to this message: a source that
+	 * misses it keeps its copy paused rather than running it.
+	 */
+	send_all(fd, "RUNNING\n", 8, 0, 1000);
 	return 0;
 }
 
