@@ -492,12 +492,12 @@ static int drain(struct source *s)
  * paused round: when few pages are left, or when sending them at the rate
  * the last round achieved would take under TARGET_NS.  A guest that writes
  * faster than the link carries never gets there: once two rounds in a row
- * do not shrink the dirty set (by an eighth), more rounds only cost time,
- * and it stops there (or after MAX_ROUNDS).
+ * leave no fewer dirty pages (by an eighth) than the best round so far,
+ * more rounds only cost time, and it stops there (or after MAX_ROUNDS).
  */
 static int precopy(struct source *s, unsigned *rounds)
 {
-	uint64_t round_start = host_monotonic_ns(), round_bytes = s->bytes, prev = UINT64_MAX;
+	uint64_t round_start = host_monotonic_ns(), round_bytes = s->bytes, best = UINT64_MAX;
 	int stalls = 0;
 	if (send_pages(s, need_first, snapshot_candidates(s->vm)))
 		return -1;
@@ -514,10 +514,11 @@ static int precopy(struct source *s, unsigned *rounds)
 		double predicted_ns = per_byte_ns * (double)dirty * (PAGE + FRAME_HEADER);
 		if (dirty <= FEW_PAGES || predicted_ns <= TARGET_NS || *rounds >= MAX_ROUNDS)
 			break;
-		stalls = (uint64_t)dirty > prev - prev / 8 ? stalls + 1 : 0;
+		stalls = (uint64_t)dirty > best - best / 8 ? stalls + 1 : 0;
 		if (stalls >= 2)
 			break;
-		prev = (uint64_t)dirty;
+		if ((uint64_t)dirty < best)
+			best = (uint64_t)dirty;
 		round_start = host_monotonic_ns();
 		round_bytes = s->bytes;
 		if (send_pages(s, need_dirty, s->pending))
