@@ -23,15 +23,20 @@ MN_GUEST=$MN_NET.10
 MN_MAC=02:00:00:78:00:0a
 MN_PORT=7000
 MN_PIDS=()
+MN_HEDGE=build/hedge
 mkdir -p "$MN"
 
-mn_cleanup() {
+mn_stop() {
 	local p
 	for p in "${MN_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	MN_PIDS=()
+}
+
+mn_cleanup() {
+	mn_stop
 	ip netns del "$MN_S" 2>/dev/null
 	ip netns del "$MN_D" 2>/dev/null
 	return 0
@@ -116,7 +121,7 @@ mn_target() {
 	MN_PORT=$((MN_PORT + 1))
 	MN_TO=tcp:$(mn_ns_addr "$ns"):$MN_PORT
 	rm -f "$sock"
-	timeout -k 5 120 build/hedge run --netns "$ns" --incoming "$MN_TO" --incoming-timeout 30 \
+	timeout -k 5 120 "$MN_HEDGE" run --netns "$ns" --incoming "$MN_TO" --incoming-timeout 30 \
 		--api-sock "$sock" "$@" >"$out" 2>"$out.err" </dev/null &
 	MN_TPID=$!
 	MN_PIDS+=("$MN_TPID")
@@ -126,7 +131,7 @@ mn_target() {
 # mn_migrate SOCK SRCPID N: migrates to $MN_TO; the source must then exit 0.
 mn_migrate() {
 	local status
-	if ! build/hedge vm migrate --api-sock "$1" --to "$MN_TO" --json >"$MN/mig.json" \
+	if ! "$MN_HEDGE" vm migrate --api-sock "$1" --to "$MN_TO" --json >"$MN/mig.json" \
 		2>"$MN/mig.err"; then
 		t_fail "migration $3 failed: $(cat "$MN/mig.err")"
 		return 1
@@ -234,12 +239,15 @@ mn_curl() {
 	mn_in "$1" curl -sS --max-time 10 "http://$MN_GUEST:8080/$2"
 }
 
+# mn_http_cases TAG HEDGE: net_http moved there and back by monitors HEDGE.
 mn_http_cases() {
-	local src=$MN/h0.sock srcpid cpid
+	local tag=$1 src=$MN/h0.sock srcpid cpid
+	MN_HEDGE=$2
+	rm -f "$MN/moved"
 
-	t_begin "net_http in one namespace answers from both"
+	t_begin "$tag: net_http in one namespace answers from both"
 	rm -f "$src"
-	timeout -k 5 120 build/hedge run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
+	timeout -k 5 120 "$MN_HEDGE" run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
 		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_http.hvt 8080 \
 		>"$MN/h0.out" 2>"$MN/h0.out.err" </dev/null &
 	srcpid=$!
@@ -251,7 +259,7 @@ mn_http_cases() {
 	mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge has the guest at '$(mn_fdb_port "$MN_S")'"
 	t_end
 
-	t_begin "an open keep-alive connection survives migration to the other namespace"
+	t_begin "$tag: an open keep-alive connection survives migration to the other namespace"
 	mn_client "$MN_S" "$MN/moved" 50 "$MN/client.out" &
 	cpid=$!
 	MN_PIDS+=("$cpid")
@@ -271,7 +279,7 @@ mn_http_cases() {
 	mn_fdb_is "$MN_S" hvs || t_fail "$MN_S's bridge has the guest at '$(mn_fdb_port "$MN_S")'"
 	t_end
 
-	t_begin "the gratuitous ARP after migration moves the guest in both bridges"
+	t_begin "$tag: the gratuitous ARP after migration moves the guest in both bridges"
 	# Nobody talks to the guest now, and it says nothing of its own: only the
 	# target's announcement can teach the bridges where it went.
 	mn_fdb_is "$MN_D" htap0 || t_fail "$MN_D's bridge has the guest at '$(mn_fdb_port "$MN_D")'"
@@ -284,7 +292,8 @@ mn_http_cases() {
 	expect_stdout "Hello from a hedge unikernel!"
 	kill -0 "$srcpid" 2>/dev/null || t_fail "the server is gone: $(cat "$MN/h2.out.err")"
 	t_end
-	mn_cleanup
+	mn_stop
+	MN_HEDGE=build/hedge
 }
 
 if [ ! -e /dev/kvm ]; then
@@ -298,7 +307,8 @@ else
 	mn_setup || t_fail "could not build the namespaces"
 	t_end
 	mn_counter_case 50 2000
-	mn_http_cases
+	mn_http_cases release build/hedge
+	mn_http_cases asan build/asan/hedge
 	mn_cleanup
 	trap - EXIT INT TERM
 fi
