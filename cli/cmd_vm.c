@@ -82,9 +82,11 @@ static void cmd_usage(FILE *out, const struct vm_cmd *cmd)
 		    out,
 		    "\n"
 		    "Copies memory while the guest runs, then pauses it for a last short copy.\n"
-		    "Once the target has the VM this one ends (status 0); if the target refuses\n"
+		    "Once the target runs the VM this one ends (status 0); if the target refuses\n"
 		    "or the connection breaks, the VM keeps running here and the reason is\n"
-		    "printed.\n");
+		    "printed.  If it breaks after the target was told to run the VM but before\n"
+		    "it confirmed, the VM stays paused here (status 1): resume it only if the\n"
+		    "target does not run it.\n");
 	else if (strcmp(cmd->name, "status") == 0)
 		fprintf(out, "\nUptime is the guest's monotonic clock; for a restored VM it "
 		             "continues the snapshot's.\n");

@@ -252,7 +252,8 @@ static void hook_resume(void *ctx)
 /*
  * Moves the VM to another monitor (migrate.c).  On success the parked vCPU
  * is told the VM has ended, so hedge run exits 0 once the answer is out;
- * on failure the VM runs on as if nothing had happened.
+ * on failure the VM runs on as if nothing had happened, unless the target
+ * may be running it already: then it stays paused.
  */
 static void op_migrate(struct control *c, const char *to, char *out, size_t outlen)
 {
@@ -266,7 +267,14 @@ static void op_migrate(struct control *c, const char *to, char *out, size_t outl
 	}
 	struct migrate_hooks hooks = {.ctx = c, .pause = hook_pause, .resume = hook_resume};
 	struct migrate_result res;
-	if (migrate_out(c->vm, to, &hooks, &res, err, sizeof(err))) {
+	int rc = migrate_out(c->vm, to, &hooks, &res, err, sizeof(err));
+	if (rc == MIGRATE_IN_DOUBT) {
+		/* The vCPU is parked: keep it so until the user decides (hedge vm resume). */
+		pthread_mutex_lock(&c->lock);
+		c->user_paused = 1;
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (rc) {
 		reply_error(out, outlen, err);
 		return;
 	}

@@ -16,12 +16,17 @@
  * Target to source, one text line each: "OK" after HELLO, "READY" after
  * STATE once the VM is built, or "ERR reason" at any point, after which it
  * closes.  Source to target after READY: "GO".  Only then does the target
- * run the VM and the source end its own, so a stream that breaks anywhere
- * before leaves the source running and the target gone.
+ * run the VM, and it answers "RUNNING"; only on that does the source end
+ * its own.  A stream that breaks before GO leaves the source running and
+ * the target gone.  One that breaks after GO but before RUNNING arrives
+ * leaves the source unable to know whether the target has the VM: it
+ * keeps it paused (never lost, never running twice) and says so.
  *
  * The source copies memory while the guest runs: the first round sends
  * every page that may hold data, later rounds the pages KVM's dirty log
- * names, until few are left; then it pauses the vCPU and sends the rest.
+ * names, each round once the target has acknowledged the last, until the
+ * rest would go in about a millisecond or stops shrinking (see precopy);
+ * then it pauses the vCPU and sends the rest.
  * KVM logs only the guest's writes, not the monitor's (hypercall results,
  * received frames), so the final round also checks each page sent before
  * against the CRC it had then.
@@ -32,10 +37,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/kvm.h>
+#include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_notsent_bytes; glibc's is older */
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +56,7 @@
 #include "status.h"
 
 #define MIG_MAGIC     "HEDGEMIG"
-#define MIG_PROTOCOL  1u
+#define MIG_PROTOCOL  2u /* 2: the target confirms GO with RUNNING */
 #define MIG_HELLO     1u
 #define MIG_PAGES     2u
 #define MIG_STATE     3u
@@ -60,7 +67,9 @@
 #define LINE_MAX_LEN  512u
 #define IO_TIMEOUT_MS 15000 /* a peer silent this long is gone */
 #define MAX_ROUNDS    12
-#define FEW_PAGES     256 /* dirty pages left that a paused round may send */
+#define FEW_PAGES     16         /* dirty pages left that a paused round sends at once */
+#define TARGET_NS     1000000ull /* a final round predicted to take less is short enough */
+#define DRAIN_POLL_NS 200000     /* how often to look whether the target has everything */
 #define MIN_MEM       (2ull << 20)
 #define MAX_MEM       ((uint64_t)HEDGE_MAX_MEM_GIB << 30)
 #define PAGE          SNAP_PAGE_SIZE
@@ -411,24 +420,113 @@ static void fetch_reason(struct source *s)
 		snprintf(s->err, s->errlen, "the target refuses: %s", line + 4);
 }
 
+/*
+ * The monitor writes the network rings (received frames, ring indices)
+ * behind KVM's dirty log, and a guest that receives traffic has them
+ * rewritten all the time.  Each round therefore also takes the ring pages
+ * whose contents changed since they were sent; otherwise all of them would
+ * wait for the paused round (the whole receive ring, with steady traffic).
+ */
+static void mark_ring_writes(struct source *s)
+{
+	const struct net_dev *net = s->vm->net;
+	if (!net)
+		return;
+	const uint8_t *rings[2] = {(const uint8_t *)__atomic_load_n(&net->rx, __ATOMIC_ACQUIRE),
+	                           (const uint8_t *)__atomic_load_n(&net->tx, __ATOMIC_ACQUIRE)};
+	const uint8_t *base = s->vm->mem.base;
+	for (int i = 0; i < 2; i++) {
+		if (!rings[i] || rings[i] < base ||
+		    (uint64_t)(rings[i] - base) + sizeof(struct hedge_net_ring) > s->vm->mem.size)
+			continue;
+		uint64_t first = (uint64_t)(rings[i] - base) / PAGE;
+		uint64_t last =
+		    ((uint64_t)(rings[i] - base) + sizeof(struct hedge_net_ring) - 1) / PAGE;
+		for (uint64_t pg = first; pg <= last; pg++)
+			if (bit(s->sent, pg) && !bit(s->pending, pg) &&
+			    crc32c(0, base + pg * PAGE, PAGE) != s->sent_crc[pg])
+				s->pending[pg / 64] |= 1ull << (pg % 64);
+	}
+}
+
+/*
+ * Waits until the target has acknowledged everything sent: send() returns
+ * once data is in the socket's buffer, and on a slow link that buffer (and
+ * the queues below it) hold seconds of data.  A round is only over when its
+ * pages have arrived - otherwise the next dirty log covers too short a time
+ * and the paused round waits behind the backlog.  0, or -1 if nothing moves
+ * for IO_TIMEOUT_MS.  Without TCP_INFO it returns at once.
+ */
+static int drain(struct source *s)
+{
+	uint64_t deadline = host_monotonic_ns() + (uint64_t)IO_TIMEOUT_MS * 1000000;
+	uint64_t acked = 0;
+	for (;;) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+		    len < offsetof(struct tcp_info, tcpi_notsent_bytes) + 4)
+			return 0;
+		if (ti.tcpi_unacked == 0 && ti.tcpi_notsent_bytes == 0)
+			return 0;
+		uint64_t now = host_monotonic_ns();
+		if (ti.tcpi_bytes_acked != acked) {
+			acked = ti.tcpi_bytes_acked;
+			deadline = now + (uint64_t)IO_TIMEOUT_MS * 1000000;
+		} else if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return set_err(s->err, s->errlen, "the target stopped reading");
+		}
+		/* A peer that closed shows up here as readable. */
+		struct pollfd p = {.fd = s->fd, .events = POLLIN};
+		struct timespec ts = {.tv_nsec = DRAIN_POLL_NS};
+		if (ppoll(&p, 1, &ts, NULL) > 0)
+			return set_err(s->err, s->errlen, "the target closed the connection early");
+	}
+}
+
+/*
+ * Copies memory while the guest runs, round after round, each round the
+ * pages written since the previous one, until the rest can go in a short
+ * paused round: when few pages are left, or when sending them at the rate
+ * the last round achieved would take under TARGET_NS.  A guest that writes
+ * faster than the link carries never gets there: once two rounds in a row
+ * leave no fewer dirty pages (by an eighth) than the best round so far,
+ * more rounds only cost time, and it stops there (or after MAX_ROUNDS).
+ */
 static int precopy(struct source *s, unsigned *rounds)
 {
+	uint64_t round_start = host_monotonic_ns(), round_bytes = s->bytes, best = UINT64_MAX;
+	int stalls = 0;
 	if (send_pages(s, need_first, snapshot_candidates(s->vm)))
 		return -1;
 	*rounds = 1;
-	while (*rounds < MAX_ROUNDS) {
+	for (;;) {
+		if (drain(s))
+			return -1;
+		mark_ring_writes(s);
 		int64_t dirty = fetch_dirty(s);
 		if (dirty < 0)
 			return set_err(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
-		if (dirty <= FEW_PAGES)
+		uint64_t took = host_monotonic_ns() - round_start + 1;
+		double per_byte_ns = (double)took / (double)(s->bytes - round_bytes + 1);
+		double predicted_ns = per_byte_ns * (double)dirty * (PAGE + FRAME_HEADER);
+		if (dirty <= FEW_PAGES || predicted_ns <= TARGET_NS || *rounds >= MAX_ROUNDS)
 			break;
+		stalls = (uint64_t)dirty > best - best / 8 ? stalls + 1 : 0;
+		if (stalls >= 2)
+			break;
+		if ((uint64_t)dirty < best)
+			best = (uint64_t)dirty;
+		round_start = host_monotonic_ns();
+		round_bytes = s->bytes;
 		if (send_pages(s, need_dirty, s->pending))
 			return -1;
 		(*rounds)++;
 	}
 	return 0;
 }
-
 static int source_run(struct source *s, const char *to, const struct migrate_hooks *h,
                       struct migrate_result *res, int *paused, uint64_t start)
 {
@@ -479,6 +577,22 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	if (send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS))
 		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
 		               strerror(errno));
+	/*
+	 * GO is out: from here the target may be running the VM.  Without its
+	 * RUNNING this side cannot tell, so it neither resumes nor ends.
+	 */
+	char line[LINE_MAX_LEN + 1] = "";
+	errno = 0;
+	if (recv_line(s->fd, line, sizeof(line), IO_TIMEOUT_MS) == 0 &&
+	    strncmp(line, "ERR ", 4) == 0)
+		return set_err(s->err, s->errlen, "the target refuses: %s", line + 4);
+	if (strcmp(line, "RUNNING") != 0) {
+		set_err(s->err, s->errlen,
+		        "the target did not confirm that it runs the VM (%s): the VM stays paused "
+		        "here; resume it only if the target does not run it",
+		        errno ? strerror(errno) : "no answer");
+		return MIGRATE_IN_DOUBT;
+	}
 	res->downtime_ms = (double)(ready - paused_at) / 1e6;
 	res->total_ms = (double)(ready - start) / 1e6;
 	res->bytes = s->bytes;
@@ -513,7 +627,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	}
 	if (s.logging)
 		set_logging(&s, 0);
-	if (rc && paused)
+	if (rc < 0 && paused)
 		hooks->resume(hooks->ctx);
 	free(s.sent);
 	free(s.pending);
@@ -731,6 +845,11 @@ int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen)
 		set_err(err, errlen, "the source did not confirm the migration");
 		return ST_NO_MIGRATION;
 	}
+	/*
+	 * The VM is ours now, whatever happens to this message: a source that
+	 * misses it keeps its copy paused rather than running it.
+	 */
+	send_all(fd, "RUNNING\n", 8, 0, 1000);
 	return 0;
 }
 
@@ -759,10 +878,33 @@ void migrate_refuse(int fd, const char *reason)
 	}
 }
 
+/*
+ * A bridge drops what arrives on a port until the kernel has processed the
+ * port's carrier coming up, which it does asynchronously; IFF_RUNNING is
+ * set at that point.  Bounded: the announcement is best effort.
+ */
+static void wait_link_running(const char *name)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	uint64_t deadline = host_monotonic_ns() + 200000000ull;
+	while (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_RUNNING) &&
+	       host_monotonic_ns() < deadline) {
+		struct timespec ts = {.tv_nsec = 1000000};
+		ppoll(NULL, 0, &ts, NULL);
+	}
+	close(sock);
+}
+
 void migrate_announce(struct net_dev *net)
 {
 	if (!net || !net->ipv4)
 		return;
+	wait_link_running(net->name);
 	/* An ARP request for the guest's own address, from it, to everyone. */
 	uint8_t f[60] = {0};
 	memset(f, 0xff, 6);

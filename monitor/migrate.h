@@ -39,11 +39,14 @@ struct migrate_result {
 /*
  * Sends vm to the target at `to` ("tcp:A.B.C.D:PORT") while it runs
  * (pre-copy with KVM dirty logging where KVM has it), then pauses it for a
- * final round.  On success the target has the VM and is about to run it:
- * the caller must end this one.  On failure the VM is running again as
- * before (unless it was stopped by the caller) and err holds a one-line
- * reason, the target's own when it refused.  Returns 0 or -1.
+ * final round.  On success (0) the target runs the VM: the caller must end
+ * this one.  On failure (-1) the VM is running again as before (unless it
+ * was stopped by the caller) and err holds a one-line reason, the target's
+ * own when it refused.  MIGRATE_IN_DOUBT: the target was told to run the
+ * VM but never confirmed it; the vCPU is left parked (the caller keeps the
+ * VM paused) and err says so.
  */
+#define MIGRATE_IN_DOUBT 1
 int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks,
                 struct migrate_result *res, char *err, size_t errlen);
 

@@ -241,6 +241,17 @@ static int incoming(const struct run_config *cfg, struct vm *vm, struct net_dev 
 {
 	char err[512];
 	int fd = -1;
+	/*
+	 * The TAP is opened before anything arrives: a bad --net fails here,
+	 * not after the whole transfer, and the device's carrier has long been
+	 * up (a bridge forwards nothing from a port until the kernel has seen
+	 * that) when the guest and its gratuitous ARP start to talk.
+	 */
+	if (cfg->net.tap_name) {
+		if (net_open(net, &cfg->net, err, sizeof(err)))
+			return fail(ST_USAGE, "--net", err);
+		vm->net = net;
+	}
 	int rc = migrate_accept(cfg->incoming, cfg->incoming_timeout, &fd, err, sizeof(err));
 	if (rc)
 		return fail(rc, NULL, err);
@@ -251,10 +262,11 @@ static int incoming(const struct run_config *cfg, struct vm *vm, struct net_dev 
 	if (rc == 0)
 		rc = restore_net_config(cfg, &snap, &net_cfg, err, sizeof(err));
 	if (rc == 0 && net_cfg.tap_name) {
-		if (net_open(net, &net_cfg, err, sizeof(err)))
-			rc = ST_USAGE;
-		else
-			vm->net = net;
+		/* The guest keeps the identity it had (restore_net_config). */
+		memcpy(net->mac, net_cfg.mac, 6);
+		net->ipv4 = net_cfg.ipv4;
+		net->netmask = net_cfg.netmask;
+		net->gateway = net_cfg.gateway;
 	}
 	t->load = host_monotonic_ns();
 	if (rc == 0)
@@ -338,14 +350,15 @@ static int enter_netns(const char *name, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "/run/netns/%s", name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "no network namespace %s (%s): create it with 'ip netns add %s'",
-			 name, strerror(errno), name);
+		snprintf(err, errlen,
+		         "no network namespace %s (%s): create it with 'ip netns add %s'", name,
+		         strerror(errno), name);
 		return -1;
 	}
 	int rc = setns(fd, CLONE_NEWNET);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot enter network namespace %s: %s", name,
-			 strerror(errno));
+		         strerror(errno));
 	close(fd);
 	return rc;
 }

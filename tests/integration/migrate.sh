@@ -92,31 +92,40 @@ setTimeout(() => process.exit(0), 20000);
 	mg_wait mg_listening "$MG_PORT" || t_fail "the fake target never listened"
 }
 
-# mg_proxy PORT: forwards 127.0.0.1:$MG_PORT to PORT, inverting one byte of
-# guest memory on the way (bytes 100000 and on are page data); MG_FPID.
+# mg_proxy PORT MODE: forwards 127.0.0.1:$MG_PORT to PORT; MG_FPID.  MODE
+# "flip" inverts one byte of guest memory on the way (bytes 100000 and on
+# are page data); "cut-go" breaks both connections instead of passing on
+# the source's GO, "cut-running" instead of passing on the target's RUNNING.
 mg_proxy() {
-	local to=$1
+	local to=$1 mode=$2
 	mg_next_port
 	node -e '
 const net = require("net");
-const [port, to] = process.argv.slice(1).map(Number);
+const [port, to] = process.argv.slice(1, 3).map(Number), mode = process.argv[3];
 const srv = net.createServer((c) => {
 	const t = net.connect(to, "127.0.0.1");
-	let seen = 0, done = false;
+	let seen = 0, done = false, ready = false, said = "";
+	const cut = () => { c.destroy(); t.destroy(); };
 	c.on("data", (d) => {
-		if (!done && seen + d.length > 100000) {
+		if (mode === "cut-go" && ready) return cut();
+		if (mode === "flip" && !done && seen + d.length > 100000) {
 			d = Buffer.from(d); d[100000 - seen] ^= 0x55; done = true;
 		}
 		seen += d.length; t.write(d);
 	});
-	t.on("data", (d) => c.write(d));
+	t.on("data", (d) => {
+		if (mode === "cut-running" && ready) return cut();
+		said = (said + d.toString("latin1")).slice(-64);
+		ready = ready || said.includes("READY\n");
+		c.write(d);
+	});
 	c.on("end", () => t.end()); t.on("end", () => c.end());
 	c.on("error", () => t.destroy()); t.on("error", () => c.destroy());
 	srv.close();
 });
 srv.listen(port, "127.0.0.1");
 setTimeout(() => process.exit(0), 20000);
-' "$MG_PORT" "$to" &
+' "$MG_PORT" "$to" "$mode" &
 	MG_FPID=$!
 	mg_wait mg_listening "$MG_PORT" || t_fail "the proxy never listened"
 }
@@ -171,7 +180,7 @@ migrate_pingpong_case() {
 
 # Targets that fail in every way leave the source running.
 migrate_failure_cases() {
-	local HEDGE=$1 tag=$2 sock=$MG/f.sock out=$MG/f.out pid
+	local HEDGE=$1 tag=$2 sock=$MG/f.sock out=$MG/f.out pid tport
 	rm -f "$sock"
 	timeout -k 5 120 "$HEDGE" run --api-sock "$sock" $MG_EX/counter.hvt 1500 10 \
 		>"$out" 2>"$out.err" </dev/null &
@@ -223,8 +232,8 @@ migrate_failure_cases() {
 
 	t_begin "$tag: a corrupted stream is refused by the target; the source runs on"
 	mg_target "$HEDGE" "$MG/t.sock" "$MG/t.out"
-	local tport=$MG_PORT
-	mg_proxy "$tport"
+	tport=$MG_PORT
+	mg_proxy "$tport" flip
 	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$MG_PORT"
 	expect_status 1
 	expect_one_line_error
@@ -234,6 +243,24 @@ migrate_failure_cases() {
 	grep -q "checksum mismatch" "$MG/t.out.err" || t_fail "the target did not say why"
 	kill "$MG_FPID" 2>/dev/null
 	wait "$MG_FPID" 2>/dev/null
+	mg_expect_alive "$sock" "$out"
+	t_end
+
+	t_begin "$tag: the connection breaks after GO, before the target has it: the source keeps the VM paused; resumed, it runs on"
+	mg_target "$HEDGE" "$MG/t.sock" "$MG/t.out"
+	tport=$MG_PORT
+	mg_proxy "$tport" cut-go
+	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$MG_PORT"
+	expect_status 1
+	expect_one_line_error
+	expect_stderr "did not confirm that it runs the VM"
+	wait "$MG_TPID"
+	[ "$?" = 5 ] || t_fail "the target without GO did not exit with 5"
+	kill "$MG_FPID" 2>/dev/null
+	wait "$MG_FPID" 2>/dev/null
+	"$HEDGE" vm status --api-sock "$sock" >"$MG/status" 2>&1
+	grep -q '^paused' "$MG/status" || t_fail "the source is not paused: $(cat "$MG/status")"
+	"$HEDGE" vm resume --api-sock "$sock" >/dev/null 2>&1 || t_fail "resume failed"
 	mg_expect_alive "$sock" "$out"
 	t_end
 
@@ -249,6 +276,38 @@ migrate_failure_cases() {
 	cat "$out" "$MG/t.out" >"$MG/all.out"
 	local why
 	why=$(mg_check_counts "$MG/all.out" 1500) || t_fail "$why"
+	t_end
+}
+
+# The target runs the VM but its RUNNING never reaches the source: the
+# source keeps its copy paused, so the VM neither is lost nor runs twice.
+migrate_in_doubt_case() {
+	local HEDGE=$1 tag=$2 sock=$MG/d.sock out=$MG/d.out pid n
+	t_begin "$tag: the target's RUNNING is lost: the source stays paused, the VM runs once, on the target"
+	rm -f "$sock"
+	timeout -k 5 120 "$HEDGE" run --api-sock "$sock" $MG_EX/counter.hvt 400 5 \
+		>"$out" 2>"$out.err" </dev/null &
+	pid=$!
+	mg_wait test -S "$sock" || t_fail "no control socket"
+	mg_wait mg_count_at_least "$out" 3 || t_fail "the counter did not start"
+	mg_target "$HEDGE" "$MG/dt.sock" "$MG/dt.out"
+	mg_proxy "$MG_PORT" cut-running
+	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$MG_PORT"
+	expect_status 1
+	expect_one_line_error
+	expect_stderr "the VM stays paused here"
+	n=$(mg_last_count "$out")
+	wait "$MG_TPID"
+	[ "$?" = 0 ] || t_fail "the target did not run the VM to its end"
+	"$HEDGE" vm status --api-sock "$sock" >"$MG/status" 2>&1
+	grep -q '^paused' "$MG/status" || t_fail "the source is not paused: $(cat "$MG/status")"
+	[ "$(mg_last_count "$out")" = "$n" ] || t_fail "the source counted on"
+	kill "$MG_FPID" "$pid" 2>/dev/null
+	wait "$MG_FPID" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cat "$out" "$MG/dt.out" >"$MG/all.out"
+	local why
+	why=$(mg_check_counts "$MG/all.out" 400) || t_fail "$why"
 	t_end
 }
 
@@ -269,6 +328,14 @@ migrate_static_cases() {
 	expect_status 64
 	t_end
 
+	t_begin "$tag: --incoming with a TAP it cannot open fails before anything arrives"
+	mg_next_port
+	t_run "$HEDGE" run --incoming "tcp:127.0.0.1:$MG_PORT" --incoming-timeout 30 --net tap:no/such
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "bad TAP device name"
+	t_end
+
 	t_begin "$tag: --incoming with nothing arriving gives up after --incoming-timeout"
 	mg_next_port
 	t_run "$HEDGE" run --incoming "tcp:127.0.0.1:$MG_PORT" --incoming-timeout 1
@@ -283,7 +350,9 @@ if [ -e /dev/kvm ] && command -v ss >/dev/null && command -v node >/dev/null; th
 	migrate_pingpong_case build/hedge release 50 1500
 	migrate_pingpong_case build/asan/hedge asan 10 600
 	migrate_failure_cases build/hedge release
+	migrate_in_doubt_case build/hedge release
 	migrate_failure_cases build/asan/hedge asan
+	migrate_in_doubt_case build/asan/hedge asan
 else
 	t_skip "migration tests (need /dev/kvm, ss and node)"
 fi

@@ -1,0 +1,314 @@
+# tests/integration/migrate_net.sh - live migration between two network
+# namespaces the test creates: the counter moved back and forth between them
+# loses and repeats nothing; an HTTP server keeps serving while it moves, an
+# open keep-alive connection to it survives, and the gratuitous ARP the
+# target sends makes the bridges relearn where the guest is.
+#
+# Topology (all inside the two namespaces, removed on the way out):
+#
+#   ns SRC: bridge hbr0 10.78.0.1/24 = htap0 (guest) + hvs --veth-- hvd + htap0 (guest) = bridge hbr0 10.78.0.2/24 :ns DST
+#
+# The TAPs are persistent and sit in the bridges before any VM opens them, so
+# a target's TAP forwards from its first frame.  The guest keeps 10.78.0.10
+# and its MAC wherever it runs; the migration stream goes between the
+# bridges' addresses.  Background processes are waited for by polling a
+# condition in a bounded loop, never by sleeping a guessed time.
+
+MN=$T_TMP/migrate-net
+MN_EX=build/examples
+MN_S=hmS$$
+MN_D=hmD$$
+MN_NET=10.78.0
+MN_GUEST=$MN_NET.10
+MN_MAC=02:00:00:78:00:0a
+MN_PORT=7000
+MN_PIDS=()
+MN_HEDGE=build/hedge
+mkdir -p "$MN"
+
+mn_stop() {
+	local p
+	for p in "${MN_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	MN_PIDS=()
+}
+
+mn_cleanup() {
+	mn_stop
+	ip netns del "$MN_S" 2>/dev/null
+	ip netns del "$MN_D" 2>/dev/null
+	return 0
+}
+
+# mn_wait CMD...: polls CMD for up to 20 s.
+mn_wait() {
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+mn_in() {
+	local ns=$1
+	shift
+	timeout -k 5 90 ip netns exec "$ns" "$@"
+}
+
+# The two namespaces, each with a bridge holding its veth end and a TAP.
+mn_setup() {
+	ip netns add "$MN_S" && ip netns add "$MN_D" || return 1
+	ip -n "$MN_S" link add hvs type veth peer name hvd netns "$MN_D" || return 1
+	local ns dev addr
+	for ns in "$MN_S" "$MN_D"; do
+		if [ "$ns" = "$MN_S" ]; then dev=hvs addr=$MN_NET.1; else dev=hvd addr=$MN_NET.2; fi
+		ip -n "$ns" link add hbr0 type bridge &&
+			ip -n "$ns" tuntap add dev htap0 mode tap &&
+			ip -n "$ns" link set htap0 master hbr0 &&
+			ip -n "$ns" link set "$dev" master hbr0 &&
+			ip -n "$ns" addr add "$addr/24" dev hbr0 &&
+			ip -n "$ns" link set lo up &&
+			ip -n "$ns" link set "$dev" up &&
+			ip -n "$ns" link set htap0 up &&
+			ip -n "$ns" link set hbr0 up || return 1
+	done
+	mn_in "$MN_S" ping -c 1 -W 2 "$MN_NET.2" >/dev/null 2>&1
+}
+
+mn_ns_addr() {
+	if [ "$1" = "$MN_S" ]; then echo "$MN_NET.1"; else echo "$MN_NET.2"; fi
+}
+
+mn_listening() {
+	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
+
+mn_last_count() {
+	sed -n 's/^count=\([0-9]*\) .*/\1/p' "$@" 2>/dev/null | tail -n 1
+}
+
+mn_count_at_least() {
+	local n
+	n=$(mn_last_count "$1")
+	[ -n "$n" ] && [ "$n" -ge "$2" ]
+}
+
+# mn_check_counts FILE LAST: 1..LAST without gap or repeat, clock never backwards.
+mn_check_counts() {
+	awk -v last="$2" '
+	/^count=[0-9]+ mono_ns=[0-9]+$/ {
+		split($1, a, "="); split($2, b, "=")
+		if (a[2] + 0 != 1 + seen) { print "count " a[2] " where " 1 + seen " was due"; exit 1 }
+		if (b[2] + 0 < prev) { print "mono_ns went back: " b[2] " < " prev; exit 1 }
+		prev = b[2] + 0; seen++; next
+	}
+	/^final count=/ { final = $0; next }
+	{ print "unexpected line: " $0; exit 1 }
+	END {
+		if (seen != last) { print "counted to " seen ", not " last; exit 1 }
+		if (final != "final count=" last) { print "no final count=" last; exit 1 }
+	}' "$1"
+}
+
+# mn_target NS SOCK OUT ARGS...: `hedge run --incoming` in NS on its bridge
+# address and a fresh port; waits until it listens.  MN_TPID, MN_TO.
+mn_target() {
+	local ns=$1 sock=$2 out=$3
+	shift 3
+	MN_PORT=$((MN_PORT + 1))
+	MN_TO=tcp:$(mn_ns_addr "$ns"):$MN_PORT
+	rm -f "$sock"
+	timeout -k 5 120 "$MN_HEDGE" run --netns "$ns" --incoming "$MN_TO" --incoming-timeout 30 \
+		--api-sock "$sock" "$@" >"$out" 2>"$out.err" </dev/null &
+	MN_TPID=$!
+	MN_PIDS+=("$MN_TPID")
+	mn_wait mn_listening "$ns" "$MN_PORT" || t_fail "the target in $ns never listened"
+}
+
+# mn_migrate SOCK SRCPID N: migrates to $MN_TO; the source must then exit 0.
+mn_migrate() {
+	local status
+	if ! "$MN_HEDGE" vm migrate --api-sock "$1" --to "$MN_TO" --json >"$MN/mig.json" \
+		2>"$MN/mig.err"; then
+		t_fail "migration $3 failed: $(cat "$MN/mig.err")"
+		return 1
+	fi
+	grep -q '"ok":true' "$MN/mig.json" || t_fail "migration $3: answer $(cat "$MN/mig.json")"
+	wait "$2"
+	status=$?
+	[ "$status" = 0 ] || t_fail "the source of migration $3 exited with $status"
+	grep -q "the VM moved to $MN_TO" "$4" || t_fail "the source of migration $3 did not say it moved"
+}
+
+mn_counter_case() {
+	local n=$1 ticks=$2 i ns src srcpid outs=() ok=1
+	t_begin "counter migrated $n times between two network namespaces: no count lost or repeated"
+	rm -f "$MN/c0.sock"
+	timeout -k 5 120 build/hedge run --netns "$MN_S" --api-sock "$MN/c0.sock" \
+		$MN_EX/counter.hvt "$ticks" 5 >"$MN/c0.out" 2>"$MN/c0.out.err" </dev/null &
+	srcpid=$!
+	MN_PIDS+=("$srcpid")
+	src=$MN/c0.sock
+	outs+=("$MN/c0.out")
+	mn_wait test -S "$src" || t_fail "the first monitor never made its socket"
+	mn_wait mn_count_at_least "$MN/c0.out" 3 || t_fail "the counter did not start"
+	for ((i = 1; i <= n && ok; i++)); do
+		if ((i % 2)); then ns=$MN_D; else ns=$MN_S; fi
+		mn_target "$ns" "$MN/c$i.sock" "$MN/c$i.out"
+		outs+=("$MN/c$i.out")
+		mn_migrate "$src" "$srcpid" "$i" "${outs[-2]}.err" || ok=0
+		mn_wait test -S "$MN/c$i.sock" || t_fail "target $i never made its socket"
+		src=$MN/c$i.sock
+		srcpid=$MN_TPID
+	done
+	cp "$MN/mig.json" "$T_OUT"
+	wait "$srcpid"
+	[ "$?" = 0 ] || t_fail "the last monitor exited with a failure"
+	cat "${outs[@]}" >"$MN/all.out"
+	local why
+	why=$(mn_check_counts "$MN/all.out" "$ticks") || t_fail "$why"
+	MN_PIDS=()
+	t_end
+}
+
+# mn_client NS FLAG AFTER OUT: one keep-alive connection to the guest's HTTP
+# server, a request each millisecond; every answer must be the server's
+# greeting on the same socket (same local port, never closed).  Once FLAG
+# exists it sends AFTER more and ends; it prints "ready" after 20 answers and
+# a summary line at the end.  Exits 1 on anything wrong.
+mn_client() {
+	timeout -k 5 90 ip netns exec "$1" node -e '
+const net = require("net"), fs = require("fs");
+const [host, port, flag, after] = process.argv.slice(1);
+const want = "Hello from a hedge unikernel!\n";
+const fail = (m) => { console.log("FAIL " + m); process.exit(1); };
+const sock = net.connect(+port, host);
+let buf = "", n = 0, nAfter = -1, localPort = 0, last = 0, maxGap = 0, done = false;
+const send = () => sock.write(`GET /r${n} HTTP/1.1\r\nHost: guest\r\n\r\n`);
+sock.setNoDelay(true);
+sock.on("connect", () => { localPort = sock.localPort; last = Date.now(); send(); });
+sock.on("data", (d) => {
+	buf += d.toString("latin1");
+	for (;;) {
+		const end = buf.indexOf("\r\n\r\n");
+		if (end < 0) return;
+		const head = buf.slice(0, end), m = /\r\nContent-Length: (\d+)/i.exec(head);
+		if (!m) fail("answer " + n + " has no Content-Length: " + JSON.stringify(head));
+		if (buf.length < end + 4 + +m[1]) return;
+		const body = buf.slice(end + 4, end + 4 + +m[1]);
+		buf = buf.slice(end + 4 + +m[1]);
+		if (!head.startsWith("HTTP/1.1 200 OK\r\n") || body !== want || /\r\nConnection: close/i.test(head))
+			fail("answer " + n + " is wrong: " + JSON.stringify(head + body));
+		if (sock.localPort !== localPort) fail("the local port changed");
+		const now = Date.now();
+		maxGap = Math.max(maxGap, now - last);
+		last = now;
+		n++;
+		if (n === 20) console.log("ready");
+		if (nAfter < 0 && fs.existsSync(flag)) nAfter = 0;
+		else if (nAfter >= 0) nAfter++;
+		if (nAfter >= +after) {
+			console.log(`ok: ${n} answers on one connection from port ${localPort}, ` +
+				`${nAfter} after the migration, longest gap ${maxGap} ms`);
+			done = true;
+			sock.end();
+			return;
+		}
+		setTimeout(send, 1);
+	}
+});
+sock.on("close", () => { if (!done) fail("the connection closed after " + n + " answers"); });
+sock.on("error", (e) => fail(e.message));
+setTimeout(() => fail("timed out after " + n + " answers"), 60000).unref();
+' "$MN_GUEST" 8080 "$2" "$3" >"$4" 2>&1 </dev/null
+}
+
+# mn_fdb_port NS: the bridge port the guest's MAC is learned on, if any.
+mn_fdb_port() {
+	bridge -n "$1" fdb show br hbr0 | awk -v mac="$MN_MAC" '$1 == mac && $2 == "dev" { print $3; exit }'
+}
+
+mn_fdb_is() {
+	[ "$(mn_fdb_port "$1")" = "$2" ]
+}
+
+mn_curl() {
+	mn_in "$1" curl -sS --max-time 10 "http://$MN_GUEST:8080/$2"
+}
+
+# mn_http_cases TAG HEDGE: net_http moved there and back by monitors HEDGE.
+mn_http_cases() {
+	local tag=$1 src=$MN/h0.sock srcpid cpid
+	MN_HEDGE=$2
+	rm -f "$MN/moved"
+
+	t_begin "$tag: net_http in one namespace answers from both"
+	rm -f "$src"
+	timeout -k 5 120 "$MN_HEDGE" run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
+		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_http.hvt 8080 \
+		>"$MN/h0.out" 2>"$MN/h0.out.err" </dev/null &
+	srcpid=$!
+	MN_PIDS+=("$srcpid")
+	mn_wait grep -q "listening on $MN_GUEST:8080" "$MN/h0.out" || t_fail "the server did not start"
+	mn_curl "$MN_S" a >"$T_OUT" 2>"$T_ERR" || t_fail "no answer in $MN_S"
+	mn_curl "$MN_D" b >>"$T_OUT" 2>>"$T_ERR" || t_fail "no answer in $MN_D"
+	[ "$(grep -c 'Hello from a hedge unikernel!' "$T_OUT")" = 2 ] || t_fail "expected 2 greetings"
+	mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge has the guest at '$(mn_fdb_port "$MN_S")'"
+	t_end
+
+	t_begin "$tag: an open keep-alive connection survives migration to the other namespace"
+	mn_client "$MN_S" "$MN/moved" 50 "$MN/client.out" &
+	cpid=$!
+	MN_PIDS+=("$cpid")
+	mn_wait grep -q ready "$MN/client.out" || t_fail "the client got no answers: $(cat "$MN/client.out")"
+	mn_target "$MN_D" "$MN/h1.sock" "$MN/h1.out" --net tap:htap0
+	mn_migrate "$src" "$srcpid" 1 "$MN/h0.out.err"
+	touch "$MN/moved" # the source has ended: every later answer comes from the target
+	wait "$cpid"
+	[ "$?" = 0 ] || t_fail "the client failed"
+	cp "$MN/client.out" "$T_OUT"
+	expect_stdout "50 after the migration"
+	expect_no_stdout FAIL
+	src=$MN/h1.sock
+	srcpid=$MN_TPID
+	mn_curl "$MN_S" c >"$T_OUT" 2>"$T_ERR" || t_fail "no new connection after the migration"
+	expect_stdout "Hello from a hedge unikernel!"
+	mn_fdb_is "$MN_S" hvs || t_fail "$MN_S's bridge has the guest at '$(mn_fdb_port "$MN_S")'"
+	t_end
+
+	t_begin "$tag: the gratuitous ARP after migration moves the guest in both bridges"
+	# Nobody talks to the guest now, and it says nothing of its own: only the
+	# target's announcement can teach the bridges where it went.
+	mn_fdb_is "$MN_D" htap0 || t_fail "$MN_D's bridge has the guest at '$(mn_fdb_port "$MN_D")'"
+	mn_target "$MN_S" "$MN/h2.sock" "$MN/h2.out" --net tap:htap0
+	mn_migrate "$src" "$srcpid" 2 "$MN/h1.out.err"
+	srcpid=$MN_TPID
+	mn_wait mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge kept the guest at '$(mn_fdb_port "$MN_S")'"
+	mn_wait mn_fdb_is "$MN_D" hvd || t_fail "$MN_D's bridge kept the guest at '$(mn_fdb_port "$MN_D")'"
+	mn_curl "$MN_D" d >"$T_OUT" 2>"$T_ERR" || t_fail "no answer in $MN_D after migrating back"
+	expect_stdout "Hello from a hedge unikernel!"
+	kill -0 "$srcpid" 2>/dev/null || t_fail "the server is gone: $(cat "$MN/h2.out.err")"
+	t_end
+	mn_stop
+	MN_HEDGE=build/hedge
+}
+
+if [ ! -e /dev/kvm ]; then
+	t_skip "migration between network namespaces"
+elif ! command -v node >/dev/null || ! command -v bridge >/dev/null || ! command -v ss >/dev/null; then
+	t_skip "migration between network namespaces (need node, bridge and ss)"
+else
+	trap 'mn_cleanup' EXIT
+	trap 'mn_cleanup; exit 130' INT TERM
+	t_begin "two namespaces joined by a veth pair, each with a bridge and a TAP"
+	mn_setup || t_fail "could not build the namespaces"
+	t_end
+	mn_counter_case 50 2000
+	mn_http_cases release build/hedge
+	mn_http_cases asan build/asan/hedge
+	mn_cleanup
+	trap - EXIT INT TERM
+fi
