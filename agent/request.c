@@ -160,6 +160,18 @@ const char *req_check_strings(json_t *arr, int env)
 	return NULL;
 }
 
+/* Text that came from the client, fit for a one-line reason: control characters and
+ * quotes become '?', and it is cut to the buffer. */
+static void client_text_shown(const char *text, char *shown, size_t size)
+{
+	size_t n = 0;
+	for (; text[n] && n < size - 1; n++)
+		shown[n] = (unsigned char)text[n] < 0x20 || text[n] == '"' || text[n] == 0x7f
+		               ? '?'
+		               : text[n];
+	shown[n] = '\0';
+}
+
 /* Refuses fields of obj not in known (a NULL-ended list); 0 or -1 with a reason. */
 static int only_known(json_t *obj, const char *const *known, const char *what, char *err,
                       size_t errlen)
@@ -176,15 +188,8 @@ static int only_known(json_t *obj, const char *const *known, const char *what, c
 			for (size_t k = 0; known[k]; k++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				         k ? ", " : "", known[k]);
-			/* The key is the client's: shown without control characters or quotes. */
 			char shown[65];
-			size_t n = 0;
-			for (; key[n] && n < sizeof(shown) - 1; n++)
-				shown[n] =
-				    (unsigned char)key[n] < 0x20 || key[n] == '"' || key[n] == 0x7f
-				        ? '?'
-				        : key[n];
-			shown[n] = '\0';
+			client_text_shown(key, shown, sizeof(shown));
 			snprintf(err, errlen, "unknown field \"%s\"%s (%s)", shown, what, list);
 			return -1;
 		}
@@ -278,7 +283,9 @@ static json_t *load_object(const char *body, size_t len, char *err, size_t errle
 	json_error_t jerr;
 	json_t *o = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
-		snprintf(err, errlen, "malformed JSON: %s (line %d)", jerr.text, jerr.line);
+		char shown[sizeof(jerr.text)];
+		client_text_shown(jerr.text, shown, sizeof(shown));
+		snprintf(err, errlen, "malformed JSON: %s (line %d)", shown, jerr.line);
 		return NULL;
 	}
 	if (!json_is_object(o)) {
