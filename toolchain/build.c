@@ -420,6 +420,8 @@ struct build_run {
 	size_t part_bytes[SPLIT_MAX_PARTS];
 	size_t part_order[SPLIT_MAX_PARTS];
 	int part_progress; /* a line per part started (stderr is a terminal) */
+	long env_jobs;     /* HEDGE_BUILD_JOBS, HEDGE_BUILD_PARTS: 0 if unset */
+	long env_parts;
 	/* -D flags that route imports with a second type (imports.h) to the right C function. */
 	const char *defines[8];
 	size_t define_count;
@@ -551,12 +553,17 @@ static int step_wasm2c(struct build_run *b, const uint8_t *wasm, size_t wasm_len
 	return rc;
 }
 
-/* The compiler's arguments for one source; module_code: it needs the import defines. */
+/*
+ * The compiler's arguments for one source; module_code: it needs the import
+ * defines; part: one part of a split module, which gets split_cflags too.
+ */
 static void compile_args(struct build_run *b, struct arglist *args, const char *source,
-                         const char *object, const char *extra_flag, int module_code)
+                         const char *object, const char *extra_flag, int module_code, int part)
 {
 	args_add_list(args, b->conf->cc);
 	args_add_list(args, b->conf->cflags);
+	if (part)
+		args_add_list(args, b->conf->split_cflags);
 	if (extra_flag)
 		args_add(args, extra_flag);
 	for (size_t i = 0; module_code && i < b->define_count; i++)
@@ -572,7 +579,7 @@ static int compile_one(struct build_run *b, const char *source, const char *obje
                        const char *log_name, const char *extra_flag, int module_code)
 {
 	struct arglist args = {0};
-	compile_args(b, &args, source, object, extra_flag, module_code);
+	compile_args(b, &args, source, object, extra_flag, module_code, 0);
 	struct tool_result res;
 	int rc = run_step(b, "compile", &args, log_name, &res);
 	tool_result_free(&res);
@@ -706,13 +713,6 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 {
 	char src[PATH_MAX + 16], obj[PATH_MAX + 16], size[32];
 	double t0 = now_seconds();
-	long env_jobs = env_count("HEDGE_BUILD_JOBS", TOOL_MAX_JOBS);
-	long env_parts = env_count("HEDGE_BUILD_PARTS", SPLIT_MAX_PARTS);
-	if (env_jobs < 0 || env_parts < 0)
-		return set_err(b->err, b->errlen, "%s must be a number from 1 to %d",
-		               env_jobs < 0 ? "HEDGE_BUILD_JOBS" : "HEDGE_BUILD_PARTS",
-		               env_jobs < 0 ? TOOL_MAX_JOBS : SPLIT_MAX_PARTS),
-		       BUILD_USAGE;
 	if (with_image_c) {
 		/* Small and quick: a mistake here shows before the long compile. */
 		snprintf(src, sizeof(src), "%s/image.c", b->tmpdir);
@@ -725,8 +725,8 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 		if (rc)
 			return rc;
 	}
-	size_t jobs = build_jobs(env_jobs);
-	size_t want = build_parts(env_parts, jobs, b->res->c_bytes);
+	size_t jobs = build_jobs(b->env_jobs);
+	size_t want = build_parts(b->env_parts, jobs, b->res->c_bytes);
 	char why[300] = "";
 	b->part_count = 1;
 	if (want > 1) {
@@ -793,7 +793,8 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 			snprintf(object, PATH_MAX + 32, "%s/app_part%zu.o", b->tmpdir, p);
 			snprintf(log, PATH_MAX + 32, "%s/compile_part%zu.log", b->tmpdir, p);
 		}
-		compile_args(b, &args[i], source, object, extra, 1);
+		compile_args(b, &args[i], source, object, extra, 1,
+		             i < b->part_count && b->part_count > 1);
 		job[i].argv = args[i].v;
 		job[i].log_path = log;
 	}
@@ -1050,6 +1051,15 @@ int build_image(const struct build_options *opt, struct build_result *res, char 
 		wasm = owned;
 	}
 	res->wasm_bytes = wasm_len;
+	b.env_jobs = env_count("HEDGE_BUILD_JOBS", TOOL_MAX_JOBS);
+	b.env_parts = env_count("HEDGE_BUILD_PARTS", SPLIT_MAX_PARTS);
+	if (b.env_jobs < 0 || b.env_parts < 0) {
+		free(owned);
+		set_err(err, errlen, "%s must be a number from 1 to %d",
+		        b.env_jobs < 0 ? "HEDGE_BUILD_JOBS" : "HEDGE_BUILD_PARTS",
+		        b.env_jobs < 0 ? TOOL_MAX_JOBS : SPLIT_MAX_PARTS);
+		return BUILD_USAGE;
+	}
 	int rc = build_check_module(wasm, wasm_len, b.display, err, errlen);
 	if (!rc) {
 		struct wasm_module mod;

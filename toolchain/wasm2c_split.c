@@ -10,7 +10,8 @@
  * function declaration, variable definition); anything else declines the
  * split.  An item used by a part other than its own becomes global under
  * the symbol SPLIT_SYMBOL_PREFIX + name (a name no C identifier can clash
- * with), declared once in the shared header; the rest keep their static.
+ * with), declared in each part that defines or uses it; the rest keep
+ * their static.
  */
 #include "wasm2c_split.h"
 
@@ -148,6 +149,7 @@ struct item {
 	size_t part;
 	int movable; /* a wasm function: may go to any part */
 	int global;
+	uint64_t used_by; /* bit p: part p uses it; all bits: the prelude does */
 };
 
 struct splitter {
@@ -448,8 +450,10 @@ static void mark_globals(struct splitter *s, size_t prelude_len)
 		size_t *slot = tok.kind == TOK_IDENT
 		                   ? lookup(s, s->text + tok.start, tok.end - tok.start)
 		                   : NULL;
-		if (slot && *slot)
+		if (slot && *slot) {
 			s->items[*slot - 1].global = 1;
+			s->items[*slot - 1].used_by = ~0ull;
+		}
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		const struct item *user = &s->items[i];
@@ -468,8 +472,10 @@ static void mark_globals(struct splitter *s, size_t prelude_len)
 			if (tok.kind != TOK_IDENT || member)
 				continue;
 			size_t *slot = lookup(s, s->text + tok.start, tok.end - tok.start);
-			if (*slot && s->items[*slot - 1].part != user->part)
+			if (*slot && s->items[*slot - 1].part != user->part) {
 				s->items[*slot - 1].global = 1;
+				s->items[*slot - 1].used_by |= 1ull << user->part;
+			}
 		}
 	}
 }
@@ -541,6 +547,15 @@ static void put_part(struct sbuf *b, const struct splitter *s, size_t part, cons
 	put_str(b, "/* one part of app.c, split by hedge build */\n#include \"");
 	put_str(b, header);
 	put_str(b, "\"\n\n");
+	/*
+	 * The global items this part defines or uses, declared before any
+	 * definition so that the definitions take their symbol names.
+	 */
+	for (size_t i = 0; i < s->count; i++) {
+		const struct item *it = &s->items[i];
+		if (it->global && (it->part == part || (it->used_by >> part & 1)))
+			put_global_decl(b, s, it);
+	}
 	/* This part's own static functions, declared first since their order changed. */
 	for (size_t i = 0; i < s->count; i++) {
 		const struct item *it = &s->items[i];
@@ -574,14 +589,10 @@ static int write_output(struct splitter *s, size_t module_start, size_t parts,
                         const char *header_name, struct split_output *out)
 {
 	struct sbuf header = {0};
-	put_str(&header, "/* the prelude of app.c and what its parts share, by hedge build */\n");
+	put_str(&header, "/* the prelude of app.c, shared by its parts (hedge build) */\n");
 	put(&header, s->text, module_start + 1);
-	put_str(&header, "\n/* used across parts */\n");
 	for (size_t i = 0; i < s->count; i++)
-		if (s->items[i].global) {
-			put_global_decl(&header, s, &s->items[i]);
-			out->globals++;
-		}
+		out->globals += s->items[i].global != 0;
 	out->header = header.data;
 	out->header_len = header.len;
 	int failed = header.failed;

@@ -1,7 +1,9 @@
 # tests/integration/build.sh - hedge build: WebAssembly modules to images,
 # bad modules refused with one line and the right status, nothing half
-# written, --dir and --mem embedded, and the image cache behind
-# `hedge run app.wasm` hit without running wasm2c again.
+# written, --dir and --mem embedded, the image cache behind
+# `hedge run app.wasm` hit without running wasm2c again, and the C split
+# into parts compiled side by side (its fallback, its failures, its
+# progress lines).
 
 TB=$T_TMP/build-suite
 mkdir -p "$TB"
@@ -241,6 +243,88 @@ build_cases() {
 	t_end
 }
 
+split_cases() {
+	local HEDGE=$1 tag=$2 out=$TB/$2
+
+	t_begin "$tag: split build: the C in parts compiled side by side"
+	mkdir -p "$TB/tmp-split-$tag"
+	HEDGE_BUILD_PARTS=2 HEDGE_BUILD_JOBS=2 TMPDIR=$TB/tmp-split-$tag t_run "$HEDGE" build \
+		--keep-temps "$TB/hello.wasm" --dir "$TB/site::/www" -o "$out/split.hvt"
+	expect_status 0
+	expect_stderr "[3/4] compiling "
+	expect_stderr " of C in 2 parts, 2 at a time"
+	local kept
+	kept=$(sed -n 's/^hedge build: temporary files kept in //p' "$T_ERR")
+	for f in app_shared.h app_part0.c app_part1.c app_part0.o app_part1.o; do
+		[ -f "$kept/$f" ] || t_fail "no $f in the temporary directory"
+	done
+	[ ! -e "$kept/app.o" ] || t_fail "the single file was compiled too"
+	# Items used across the parts are global under their reserved names.
+	nm "$out/split.hvt" | grep -q ' hedge_split\.func_types$' || t_fail "no hedge_split.func_types"
+	rm -rf "$kept"
+	HEDGE_BUILD_PARTS=1 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/one.hvt"
+	expect_status 0
+	if grep -q " parts" "$T_ERR"; then t_fail "HEDGE_BUILD_PARTS=1 split the C"; fi
+	t_end
+
+	t_begin "$tag: split build: wasm2c output it does not know is compiled whole"
+	local wrap=$TB/odd-$tag
+	mkdir -p "$wrap"
+	# The real wasm2c, plus an item of a shape the splitter does not read.
+	printf '#!/bin/sh\n%s "$@" || exit\nfor a; do last=$a; done\necho "typedef int odd_t;" >>"$last"\n' \
+		"$(command -v wasm2c)" >"$wrap/wasm2c"
+	chmod +x "$wrap/wasm2c"
+	HEDGE_BUILD_PARTS=2 PATH=$wrap:$PATH t_run "$HEDGE" build "$TB/hello.wasm" \
+		--dir "$TB/site::/www" -o "$out/fallback.hvt"
+	expect_status 0
+	expect_stderr "of C (not split: an item of unknown shape (app.c line "
+	if nm "$out/fallback.hvt" | grep -q hedge_split; then t_fail "split symbols in the image"; fi
+	t_end
+
+	t_begin "$tag: split build: a part that fails to compile fails the build"
+	local lib=$TB/splitlib-$tag
+	rm -rf "$lib"
+	cp -r build/lib/hedge "$lib"
+	# A compiler that rejects part 1 and compiles everything else.
+	printf '#!/bin/sh\ncase "$*" in *app_part1.c*) echo "app_part1.c:1:1: error: rejected" >&2; exit 1;; esac\nexec %s\n' \
+		"$(sed -n 's/^cc=//p' build/lib/hedge/build.conf) \"\$@\"" >"$lib/cc-wrapper"
+	chmod +x "$lib/cc-wrapper"
+	sed -i "s#^cc=.*#cc=$lib/cc-wrapper#" "$lib/build.conf"
+	mkdir -p "$TB/tmp-fail-$tag"
+	HEDGE_LIBDIR=$lib HEDGE_BUILD_PARTS=3 TMPDIR=$TB/tmp-fail-$tag t_run "$HEDGE" build -q \
+		"$TB/hello.wasm" -o "$out/failed.hvt"
+	expect_status 70
+	expect_one_line_error
+	expect_stderr "hedge build: compile failed: app_part1.c:1:1: error: rejected"
+	[ ! -e "$out/failed.hvt" ] && [ "$(tb_leftovers "$out")" = 0 ] || t_fail "output left behind"
+	[ -z "$(ls -A "$TB/tmp-fail-$tag")" ] || t_fail "temporary directory left behind"
+	HEDGE_BUILD_PARTS=0 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/x.hvt"
+	# Before any work is done: the only line is the error.
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "HEDGE_BUILD_PARTS must be a number from 1 to 64"
+	HEDGE_BUILD_JOBS=two t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/x.hvt"
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "HEDGE_BUILD_JOBS must be a number"
+	t_end
+
+	t_begin "$tag: split build: a progress line per part on a terminal only"
+	# script(1) gives the build a terminal; its output is what the terminal showed.
+	HEDGE_BUILD_PARTS=3 t_run script -qec "$HEDGE build $TB/hello.wasm -o $out/tty.hvt" /dev/null
+	expect_status 0
+	for i in 1 2 3; do
+		grep -q "^\[2/3\] compiling part $i/3 (" "$T_OUT" || t_fail "no progress line for part $i"
+	done
+	HEDGE_BUILD_PARTS=3 t_run script -qec "$HEDGE build -q $TB/hello.wasm -o $out/tty.hvt" /dev/null
+	expect_status 0
+	[ ! -s "$T_OUT" ] || t_fail "--quiet printed on the terminal"
+	HEDGE_BUILD_PARTS=3 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/tty.hvt"
+	expect_status 0
+	if grep -q "compiling part" "$T_ERR"; then t_fail "part lines without a terminal"; fi
+	t_end
+}
+
 cache_cases() {
 	local HEDGE=$1 tag=$2
 	local wrap=$TB/counting-$tag log=$TB/wasm2c-runs-$tag
@@ -322,10 +406,23 @@ boot_cases() {
 	expect_stdout "/www/index.html: <h1>embedded</h1>"
 	expect_stdout "/www/css/main.css: body {}"
 	t_end
+
+	t_begin "$tag: split and fallback builds behave as the single-file build"
+	t_run "$HEDGE" run "$out/site.hvt" /www/index.html /www/css/main.css
+	cp "$T_OUT" "$TB/single-$tag.out"
+	local image
+	for image in split fallback; do
+		t_run "$HEDGE" run "$out/$image.hvt" /www/index.html /www/css/main.css
+		expect_status 7
+		cmp -s "$T_OUT" "$TB/single-$tag.out" || t_fail "$image image printed other output"
+	done
+	t_end
 }
 
 build_cases build/hedge release
 build_cases build/asan/hedge asan
+split_cases build/hedge release
+split_cases build/asan/hedge asan
 cache_cases build/hedge release
 cache_cases build/asan/hedge asan
 if [ -e /dev/kvm ]; then

@@ -748,6 +748,18 @@ static void test_build_conf(void)
 	CHECK(conf.libs && strcmp(conf.libs[2], "/usr/lib/libgcc.a") == 0 && !conf.libs[3]);
 	CHECK(conf.wasm2c && strcmp(conf.wasm2c[0], "wasm2c") == 0);
 	CHECK(conf.glue && conf.glue[0] == NULL);
+	CHECK(conf.split_cflags && strcmp(conf.split_cflags[0], SPLIT_CFLAGS_DEFAULT) == 0 &&
+	      !conf.split_cflags[1]);
+	build_conf_free(&conf);
+
+	/* split_cflags given empty means none; given, those. */
+	CHECK(build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nsplit_cflags=\n", "/L", &conf, err,
+	                       sizeof(err)) == 0);
+	CHECK(conf.split_cflags && conf.split_cflags[0] == NULL);
+	build_conf_free(&conf);
+	CHECK(build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nsplit_cflags=-O2 -g\n", "/L", &conf, err,
+	                       sizeof(err)) == 0);
+	CHECK(conf.split_cflags && strcmp(conf.split_cflags[1], "-g") == 0);
 	build_conf_free(&conf);
 
 	CHECK(
@@ -1005,9 +1017,11 @@ static void test_wasm2c_split(void)
 	CHECK(wasm2c_split(text, len, 3, "app_shared.h", &out, why, sizeof(why)) == 0);
 	CHECK(out.part_count >= 2 && out.part_count <= 3);
 	CHECK(out.header && strstr(out.header, "#define CALL_INDIRECT"));
-	/* Used from other parts by its macro: global, renamed, defined once. */
-	CHECK_CONTAINS(out.header, "extern u32 func_types[");
-	CHECK_CONTAINS(out.header, "__asm__(\"" SPLIT_SYMBOL_PREFIX "func_types\")");
+	/* Used in every part by a macro of the prelude: global, renamed, declared in each. */
+	for (size_t p = 0; p < out.part_count; p++) {
+		CHECK_CONTAINS(out.parts[p], "extern u32 func_types[");
+		CHECK_CONTAINS(out.parts[p], "__asm__(\"" SPLIT_SYMBOL_PREFIX "func_types\")");
+	}
 	size_t defs[6] = {0}, init_module = 0;
 	static const char *const funcs[6] = {"w2c_f1(", "w2c_f2(", "w2c_f3(",
 	                                     "w2c_f4(", "w2c_f5(", "w2c__start("};
