@@ -281,7 +281,7 @@ split_cases() {
 	if nm "$out/fallback.hvt" | grep -q hedge_split; then t_fail "split symbols in the image"; fi
 	t_end
 
-	t_begin "$tag: split build: a part that fails to compile fails the build"
+	t_begin "$tag: split build: a part that fails, an interrupt, bad settings"
 	local lib=$TB/splitlib-$tag
 	rm -rf "$lib"
 	cp -r build/lib/hedge "$lib"
@@ -296,6 +296,24 @@ split_cases() {
 	expect_status 70
 	expect_one_line_error
 	expect_stderr "hedge build: compile failed: app_part1.c:1:1: error: rejected"
+	[ ! -e "$out/failed.hvt" ] && [ "$(tb_leftovers "$out")" = 0 ] || t_fail "output left behind"
+	[ -z "$(ls -A "$TB/tmp-fail-$tag")" ] || t_fail "temporary directory left behind"
+	# Interrupted while parts compile: every compiler stops, nothing is left.
+	printf '#!/bin/sh\ncase "$*" in *app_part*) touch %s/started; exec sleep 30;; esac\nexec %s\n' \
+		"$lib" "$(sed -n 's/^cc=//p' build/lib/hedge/build.conf) \"\$@\"" >"$lib/cc-wrapper"
+	rm -f "$lib/started"
+	HEDGE_LIBDIR=$lib HEDGE_BUILD_PARTS=2 HEDGE_BUILD_JOBS=2 TMPDIR=$TB/tmp-fail-$tag \
+		"$HEDGE" build -q "$TB/hello.wasm" -o "$out/failed.hvt" >"$T_OUT" 2>"$T_ERR" &
+	local pid=$! waited=0
+	while [ ! -e "$lib/started" ] && [ $waited -lt 300 ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	kill -TERM $pid
+	wait $pid
+	T_STATUS=$?
+	expect_status 143
+	expect_stderr "interrupted"
 	[ ! -e "$out/failed.hvt" ] && [ "$(tb_leftovers "$out")" = 0 ] || t_fail "output left behind"
 	[ -z "$(ls -A "$TB/tmp-fail-$tag")" ] || t_fail "temporary directory left behind"
 	HEDGE_BUILD_PARTS=0 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/x.hvt"
