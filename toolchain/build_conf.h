@@ -11,7 +11,7 @@
 /*
  * The parts of a split (large) module are compiled with these flags after
  * cflags unless build.conf sets split_cflags: -O1 takes 60% of -O2's time
- * and ran the compute benchmarks no slower.
+ * and ran the compute benchmarks within 2% of -O2.
  */
 #define SPLIT_CFLAGS_DEFAULT "-O1"
 

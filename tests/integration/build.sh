@@ -49,6 +49,13 @@ tb_wat missing '(module
 tb_wat memimport '(module
   (import "env" "memory" (memory 1))
   (func (export "_start")))'
+# A load whose value is unused must still trap when out of bounds.
+tb_wat deadload '(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    i32.const 0x7ffffff0 i32.load drop
+    i32.const 0 call $exit))'
 tb_wat nostart '(module (memory (export "memory") 1) (func (export "main")))'
 # Valid structure, but i32.add on an empty stack: only wasm2c's validation sees it.
 printf '\0asm\1\0\0\0\1\4\1\140\0\0\3\2\1\0\5\3\1\0\1\7\23\2\6_start\0\0\6memory\2\0\12\5\1\3\0\152\13' \
@@ -423,6 +430,14 @@ boot_cases() {
 	expect_stdout "hello from wasm, argc=3"
 	expect_stdout "/www/index.html: <h1>embedded</h1>"
 	expect_stdout "/www/css/main.css: body {}"
+	t_end
+
+	t_begin "$tag: an unused out-of-bounds load traps"
+	t_run "$HEDGE" build -q "$TB/deadload.wasm" -o "$out/deadload.hvt"
+	expect_status 0
+	t_run "$HEDGE" run "$out/deadload.hvt"
+	expect_status 120
+	expect_stderr "wasm trap: out of bounds memory access"
 	t_end
 
 	t_begin "$tag: split and fallback builds behave as the single-file build"

@@ -1068,6 +1068,41 @@ static void test_wasm2c_split(void)
 	CHECK(run(cmd) == 0);
 	split_output_free(&out);
 
+	/*
+	 * Cut short anywhere or with bytes changed, the module section must give
+	 * a split or a refusal, never a crash or a read past the end (ASan).
+	 */
+	char *marker_at = strstr(text, "\nstatic bool s_module_initialized");
+	size_t section = marker_at ? (size_t)(marker_at - text) + 1 : len;
+	int results[2] = {0, 0};
+	for (size_t cut = section; cut < len; cut += 3) {
+		char *copy = malloc(cut);
+		memcpy(copy, text, cut);
+		int rc = wasm2c_split(copy, cut, 3, "h", &out, why, sizeof(why));
+		CHECK(rc == 0 || rc == 1);
+		results[rc == 0]++;
+		if (rc == 0)
+			split_output_free(&out);
+		free(copy);
+	}
+	CHECK(results[0] > 0 && results[1] > 0);
+	unsigned seed = 12345;
+	static const char noise[] = "{}()[];=*/\"'\\#\n x_0";
+	for (int round = 0; round < 400; round++) {
+		char *copy = malloc(len);
+		memcpy(copy, text, len);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = section + (seed >> 8) % (len - section);
+			copy[at] = noise[(seed >> 4) % (sizeof(noise) - 1)];
+		}
+		int rc = wasm2c_split(copy, len, 3, "h", &out, why, sizeof(why));
+		CHECK(rc == 0 || rc == 1);
+		if (rc == 0)
+			split_output_free(&out);
+		free(copy);
+	}
+
 	/* Declines: one part, a changed prelude, an unknown item, another layout. */
 	CHECK(wasm2c_split(text, len, 1, "h", &out, why, sizeof(why)) == 1);
 	text[20] ^= 1;
