@@ -776,8 +776,7 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 		char *source = paths[i][0], *object = paths[i][1], *log = paths[i][2];
 		const char *extra = NULL;
 		if (i >= b->part_count) {
-			/* The runtime's glue includes the module's app.h, so it is compiled here.
-			 */
+			/* The glue includes the module's app.h, so it is compiled here. */
 			size_t g = i - b->part_count;
 			snprintf(source, PATH_MAX + 32, "%s", b->conf->glue[g]);
 			snprintf(object, PATH_MAX + 32, "%s/glue%zu.o", b->tmpdir, g);
