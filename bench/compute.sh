@@ -2,7 +2,7 @@
 # bench/compute.sh - compute benchmark: the same C program as a native Linux
 # binary, as a hedge unikernel built from its .wasm, and as that .wasm under
 # Node.js's built-in WASI.  Then the time `hedge build` takes for a ~1 MiB
-# module.
+# module, split into parts compiled side by side and as one C file.
 #
 # Usage: bench/compute.sh [RUNS]   (default 5 timed runs each, after 1 warm-up)
 #   COMPUTE_PROGS="matmul sort" bench/compute.sh   only some programs
@@ -84,22 +84,34 @@ for r in "${rows[@]}"; do
 	echo "$r"
 done
 
-# hedge build of a ~1 MiB module: wasm2c, the C compiler, the link.
+# hedge build of a ~1 MiB module: wasm2c, the C compiler, the link.  Its C
+# is split into parts compiled side by side (toolchain.md); the baseline is
+# the same build as one file (HEDGE_BUILD_PARTS=1), timed once.
 if [ "$BUILD_RUNS" -gt 0 ]; then
 	awk -v n=3000 -f bench/compute/gen_big.awk >"$OUT/big.c"
 	clang --target=wasm32-wasi -O2 -o "$OUT/big.wasm" "$OUT/big.c"
 	cc -O2 -o "$OUT/big.native" "$OUT/big.c"
-	# The first build, untimed, tells how much C wasm2c wrote.
-	c_size=$(build/hedge build "$OUT/big.wasm" -o "$OUT/big.hvt" 2>&1 |
-		sed -n 's/.*compiling \(.*\) of C.*/\1/p')
+	# The first build, untimed, tells how much C wasm2c wrote and how it was split.
+	build/hedge build "$OUT/big.wasm" -o "$OUT/big.hvt" 2>"$OUT/build.log"
+	c_size=$(sed -n 's/.*compiling \([0-9.]* [KM]*i*B\) of C.*/\1/p' "$OUT/build.log")
+	split=$(sed -n 's/.*of C \(in [0-9]* parts, [0-9]* at a time\).*/\1/p' "$OUT/build.log")
 	hyperfine -N --style none --runs "$BUILD_RUNS" --export-json "$OUT/build.json" \
 		"build/hedge build -q $OUT/big.wasm -o $OUT/big.hvt" >/dev/null
 	if [ "$(build/hedge run "$OUT/big.hvt")" != "$("$OUT/big.native")" ]; then
 		echo "big: the hedge output differs from the native one" >&2
 		status=1
 	fi
-	printf '\nhedge build of a %s-byte module (%s of C, %d functions): median %.2f s over %d runs; image %s bytes\n' \
-		"$(stat -c %s "$OUT/big.wasm")" "${c_size:-?}" 3000 "$(median "$OUT/build.json")" "$BUILD_RUNS" \
-		"$(stat -c %s "$OUT/big.hvt")"
+	hyperfine -N --style none --runs 1 --export-json "$OUT/build1.json" \
+		"env HEDGE_BUILD_PARTS=1 build/hedge build -q $OUT/big.wasm -o $OUT/big1.hvt" >/dev/null
+	if [ "$(build/hedge run "$OUT/big1.hvt")" != "$("$OUT/big.native")" ]; then
+		echo "big: the single-file hedge output differs from the native one" >&2
+		status=1
+	fi
+	split_s=$(median "$OUT/build.json")
+	single_s=$(median "$OUT/build1.json")
+	printf '\nhedge build of a %s-byte module (%s of C, %d functions), %s: median %.2f s over %d runs; image %s bytes\n' \
+		"$(stat -c %s "$OUT/big.wasm")" "${c_size:-?}" 3000 "${split:-not split}" "$split_s" \
+		"$BUILD_RUNS" "$(stat -c %s "$OUT/big.hvt")"
+	awk -v a="$split_s" -v b="$single_s" 'BEGIN { printf "the same as one C file: %.2f s (1 run); split/single %.2fx\n", b, a / b }'
 fi
 exit $status

@@ -10,8 +10,10 @@
 #include "build.h"
 #include "errmsg.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,18 @@
 #include "sha256.h"
 #include "subprocess.h"
 #include "tar_write.h"
+#include "wasm2c_split.h"
 #include "wasm_module.h"
 
-#define MAX_WASM_BYTES    (1ull << 30)
-#define MAX_ERROR_SYMBOLS 4
+#define MAX_WASM_BYTES       (1ull << 30)
+#define MAX_ERROR_SYMBOLS    4
+/*
+ * Below this much C one compiler run takes a few seconds, and a split
+ * would cost the parts' inlining across them for little gain.
+ */
+#define SPLIT_MIN_C_BYTES    (1u << 20)
+#define SPLIT_MIN_PART_BYTES (256u << 10)
+#define PARTS_PER_JOB        4
 
 /* ---- small helpers ---- */
 
@@ -405,6 +415,13 @@ struct build_run {
 	int steps;
 	char *err;
 	size_t errlen;
+	/* The module's C: in how many parts, their sizes, the order they are compiled in. */
+	size_t part_count;
+	size_t part_bytes[SPLIT_MAX_PARTS];
+	size_t part_order[SPLIT_MAX_PARTS];
+	int part_progress; /* a line per part started (stderr is a terminal) */
+	long env_jobs;     /* HEDGE_BUILD_JOBS, HEDGE_BUILD_PARTS: 0 if unset */
+	long env_parts;
 	/* -D flags that route imports with a second type (imports.h) to the right C function. */
 	const char *defines[8];
 	size_t define_count;
@@ -536,26 +553,160 @@ static int step_wasm2c(struct build_run *b, const uint8_t *wasm, size_t wasm_len
 	return rc;
 }
 
+/*
+ * The compiler's arguments for one source; module_code: it needs the import
+ * defines; part: one part of a split module, which gets split_cflags too.
+ */
+static void compile_args(struct build_run *b, struct arglist *args, const char *source,
+                         const char *object, const char *extra_flag, int module_code, int part)
+{
+	args_add_list(args, b->conf->cc);
+	args_add_list(args, b->conf->cflags);
+	if (part)
+		args_add_list(args, b->conf->split_cflags);
+	if (extra_flag)
+		args_add(args, extra_flag);
+	for (size_t i = 0; module_code && i < b->define_count; i++)
+		args_add(args, b->defines[i]);
+	args_add(args, "-c");
+	args_add(args, source);
+	args_add(args, "-o");
+	args_add(args, object);
+}
+
 /* module_code: the source is the module's C or includes its header, so it needs the defines. */
 static int compile_one(struct build_run *b, const char *source, const char *object,
                        const char *log_name, const char *extra_flag, int module_code)
 {
 	struct arglist args = {0};
-	args_add_list(&args, b->conf->cc);
-	args_add_list(&args, b->conf->cflags);
-	if (extra_flag)
-		args_add(&args, extra_flag);
-	for (size_t i = 0; module_code && i < b->define_count; i++)
-		args_add(&args, b->defines[i]);
-	args_add(&args, "-c");
-	args_add(&args, source);
-	args_add(&args, "-o");
-	args_add(&args, object);
+	compile_args(b, &args, source, object, extra_flag, module_code, 0);
 	struct tool_result res;
 	int rc = run_step(b, "compile", &args, log_name, &res);
 	tool_result_free(&res);
 	free(args.v);
 	return rc;
+}
+
+/* A whole file into a malloc'd buffer; NULL with errno on failure. */
+static char *read_text(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	char *buf = malloc(size + 1);
+	while (buf && got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	int e = errno;
+	close(fd);
+	if (buf && got != size) {
+		free(buf);
+		buf = NULL;
+		errno = got < size ? e : EIO;
+	}
+	if (buf) {
+		buf[size] = '\0';
+		*len = size;
+	}
+	return buf;
+}
+
+/* A count from the environment (1..max), 0 if unset, -1 if it is not such a number. */
+static long env_count(const char *name, long max)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < 1 || n > max)
+		return -1;
+	return n;
+}
+
+/* How many compilers may run at once: the CPUs hedge may use, or HEDGE_BUILD_JOBS. */
+static size_t build_jobs(long from_env)
+{
+	if (from_env > 0)
+		return (size_t)from_env;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+/*
+ * How many parts to split the module's C into: HEDGE_BUILD_PARTS if set,
+ * else one (no split) for small modules or a single CPU, else a few parts
+ * per compiler so that unequal parts still keep every CPU busy.
+ */
+static size_t build_parts(long from_env, size_t jobs, uint64_t c_bytes)
+{
+	if (from_env > 0)
+		return (size_t)from_env;
+	if (jobs < 2 || c_bytes < SPLIT_MIN_C_BYTES)
+		return 1;
+	uint64_t by_size = c_bytes / SPLIT_MIN_PART_BYTES;
+	size_t parts = jobs * PARTS_PER_JOB;
+	if (by_size < parts)
+		parts = by_size < 2 ? 2 : (size_t)by_size;
+	return parts < SPLIT_MAX_PARTS ? parts : SPLIT_MAX_PARTS;
+}
+
+/* Splits app.c into app_shared.h and app_partN.c; the number of parts, 1 if not split. */
+static int split_module_c(struct build_run *b, size_t want, char *why, size_t whylen)
+{
+	char path[PATH_MAX + 32];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/app.c", b->tmpdir);
+	char *text = read_text(path, &len);
+	if (!text)
+		return set_err(b->err, b->errlen, "cannot read app.c: %s", strerror(errno)),
+		       -BUILD_TOOLCHAIN;
+	struct split_output out;
+	int rc = wasm2c_split(text, len, want, "app_shared.h", &out, why, whylen);
+	free(text);
+	if (rc < 0)
+		return set_err(b->err, b->errlen, "out of memory"), -BUILD_TOOLCHAIN;
+	if (rc > 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/app_shared.h", b->tmpdir);
+	int bad = write_file(path, out.header, out.header_len);
+	for (size_t i = 0; !bad && i < out.part_count; i++) {
+		snprintf(path, sizeof(path), "%s/app_part%zu.c", b->tmpdir, i);
+		bad = write_file(path, out.parts[i], out.part_lens[i]);
+		b->part_bytes[i] = out.part_lens[i];
+	}
+	size_t parts = out.part_count;
+	split_output_free(&out);
+	if (bad)
+		return set_err(b->err, b->errlen, "cannot write %s: %s", path, strerror(errno)),
+		       -BUILD_TOOLCHAIN;
+	return (int)parts;
+}
+
+static void part_started(void *ctx, size_t index)
+{
+	struct build_run *b = ctx;
+	if (index >= b->part_count || !b->part_progress)
+		return;
+	char size[32];
+	human_size(b->part_bytes[b->part_order[index]], size, sizeof(size));
+	fprintf(stderr, "[%d/%d] compiling part %zu/%zu (%s)\n", b->step, b->steps, index + 1,
+	        b->part_count, size);
 }
 
 static int step_compile(struct build_run *b, const size_t *archive_sizes, int with_image_c)
@@ -574,33 +725,117 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 		if (rc)
 			return rc;
 	}
-	human_size(b->res->c_bytes, size, sizeof(size));
-	progress(b, "compiling %s of C", size);
-	snprintf(src, sizeof(src), "%s/app.c", b->tmpdir);
-	snprintf(obj, sizeof(obj), "%s/app.o", b->tmpdir);
-	int rc = compile_one(b, src, obj, "compile.log", NULL, 1);
-	/* The runtime's glue includes the module's app.h, so it is compiled here. */
-	for (size_t i = 0; rc == 0 && b->conf->glue[i]; i++) {
-		char include[PATH_MAX + 4];
-		snprintf(include, sizeof(include), "-I%s", b->tmpdir);
-		snprintf(obj, sizeof(obj), "%s/glue%zu.o", b->tmpdir, i);
-		rc = compile_one(b, b->conf->glue[i], obj, "glue.log", include, 1);
+	size_t jobs = build_jobs(b->env_jobs);
+	size_t want = build_parts(b->env_parts, jobs, b->res->c_bytes);
+	char why[300] = "";
+	b->part_count = 1;
+	if (want > 1) {
+		int parts = split_module_c(b, want, why, sizeof(why));
+		if (parts < 0)
+			return -parts;
+		b->part_count = (size_t)parts;
 	}
+	b->res->parts = b->part_count;
+	human_size(b->res->c_bytes, size, sizeof(size));
+	if (b->part_count > 1)
+		progress(b, "compiling %s of C in %zu parts, %zu at a time", size, b->part_count,
+		         jobs < b->part_count ? jobs : b->part_count);
+	else if (want > 1)
+		progress(b, "compiling %s of C (not split: %s)", size, why);
+	else
+		progress(b, "compiling %s of C", size);
+	b->part_progress = !b->opt->quiet && b->part_count > 1 && isatty(2);
+
+	/* The parts, largest first so that the last to finish is a small one, then the glue. */
+	size_t glue_count = 0;
+	while (b->conf->glue[glue_count])
+		glue_count++;
+	size_t n = b->part_count + glue_count;
+	struct tool_job *job = calloc(n, sizeof(*job));
+	struct arglist *args = calloc(n, sizeof(*args));
+	char(*paths)[3][PATH_MAX + 32] = calloc(n, sizeof(*paths));
+	if (!job || !args || !paths) {
+		free(job);
+		free(args);
+		free(paths);
+		return set_err(b->err, b->errlen, "out of memory"), BUILD_TOOLCHAIN;
+	}
+	for (size_t i = 0; i < b->part_count; i++)
+		b->part_order[i] = i;
+	for (size_t i = 1; i < b->part_count; i++)
+		for (size_t k = i;
+		     k > 0 && b->part_bytes[b->part_order[k]] > b->part_bytes[b->part_order[k - 1]];
+		     k--) {
+			size_t t = b->part_order[k];
+			b->part_order[k] = b->part_order[k - 1];
+			b->part_order[k - 1] = t;
+		}
+	char include[PATH_MAX + 4];
+	snprintf(include, sizeof(include), "-I%s", b->tmpdir);
+	for (size_t i = 0; i < n; i++) {
+		char *source = paths[i][0], *object = paths[i][1], *log = paths[i][2];
+		const char *extra = NULL;
+		if (i >= b->part_count) {
+			/* The glue includes the module's app.h, so it is compiled here. */
+			size_t g = i - b->part_count;
+			snprintf(source, PATH_MAX + 32, "%s", b->conf->glue[g]);
+			snprintf(object, PATH_MAX + 32, "%s/glue%zu.o", b->tmpdir, g);
+			snprintf(log, PATH_MAX + 32, "%s/glue%zu.log", b->tmpdir, g);
+			extra = include;
+		} else if (b->part_count == 1) {
+			snprintf(source, PATH_MAX + 32, "%s/app.c", b->tmpdir);
+			snprintf(object, PATH_MAX + 32, "%s/app.o", b->tmpdir);
+			snprintf(log, PATH_MAX + 32, "%s/compile.log", b->tmpdir);
+		} else {
+			size_t p = b->part_order[i];
+			snprintf(source, PATH_MAX + 32, "%s/app_part%zu.c", b->tmpdir, p);
+			snprintf(object, PATH_MAX + 32, "%s/app_part%zu.o", b->tmpdir, p);
+			snprintf(log, PATH_MAX + 32, "%s/compile_part%zu.log", b->tmpdir, p);
+		}
+		compile_args(b, &args[i], source, object, extra, 1,
+		             i < b->part_count && b->part_count > 1);
+		job[i].argv = args[i].v;
+		job[i].log_path = log;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!job[i].argv) {
+			set_err(b->err, b->errlen, "out of memory");
+			rc = BUILD_TOOLCHAIN;
+		}
+	if (!rc) {
+		size_t failed = tool_run_jobs(job, n, jobs, part_started, b);
+		if (tool_interrupted())
+			rc = 128 + tool_interrupted();
+		else if (failed < n)
+			rc = tool_failure("compile", job[failed].argv[0], &job[failed].res,
+			                  b->tmpdir, b->err, b->errlen);
+	}
+	for (size_t i = 0; i < n; i++) {
+		tool_result_free(&job[i].res);
+		free(args[i].v);
+	}
+	free(job);
+	free(args);
+	free(paths);
 	b->res->seconds_compile = now_seconds() - t0;
 	return rc;
 }
 
 static int step_link(struct build_run *b, int with_image_c)
 {
-	char app_o[PATH_MAX + 16], image_o[PATH_MAX + 16];
-	snprintf(app_o, sizeof(app_o), "%s/app.o", b->tmpdir);
+	char image_o[PATH_MAX + 16];
 	snprintf(image_o, sizeof(image_o), "%s/image.o", b->tmpdir);
 	size_t glue_count = 0;
 	while (b->conf->glue[glue_count])
 		glue_count++;
 	char(*glue_o)[PATH_MAX + 16] = calloc(glue_count + 1, sizeof(*glue_o));
-	if (!glue_o)
+	char(*app_o)[PATH_MAX + 16] = calloc(b->part_count, sizeof(*app_o));
+	if (!glue_o || !app_o) {
+		free(glue_o);
+		free(app_o);
 		return set_err(b->err, b->errlen, "out of memory"), BUILD_TOOLCHAIN;
+	}
 	char shown[512];
 	printable(b->opt->output_path, shown, sizeof(shown));
 	progress(b, "linking %s", shown);
@@ -611,7 +846,13 @@ static int step_link(struct build_run *b, int with_image_c)
 	args_add(&args, "-o");
 	args_add(&args, b->temp_output);
 	args_add_list(&args, b->conf->start);
-	args_add(&args, app_o);
+	for (size_t i = 0; i < b->part_count; i++) {
+		if (b->part_count == 1)
+			snprintf(app_o[i], sizeof(app_o[i]), "%s/app.o", b->tmpdir);
+		else
+			snprintf(app_o[i], sizeof(app_o[i]), "%s/app_part%zu.o", b->tmpdir, i);
+		args_add(&args, app_o[i]);
+	}
 	if (with_image_c)
 		args_add(&args, image_o);
 	for (size_t i = 0; i < glue_count; i++) {
@@ -624,6 +865,7 @@ static int step_link(struct build_run *b, int with_image_c)
 	tool_result_free(&res);
 	free(args.v);
 	free(glue_o);
+	free(app_o);
 	b->res->seconds_link = now_seconds() - t0;
 	return rc;
 }
@@ -672,25 +914,20 @@ static int hash_output(struct build_run *b)
 	return 0;
 }
 
+/* The private temporary directory holds only files this build wrote. */
 static void remove_tree(const char *dir)
 {
-	static const char *const names[] = {"app.wasm",  "app.c",    "app.h",      "app.o",
-	                                    "image.c",   "image.o",  "wasm2c.log", "compile.log",
-	                                    "image.log", "glue.log", "link.log"};
-	char path[PATH_MAX + 32];
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	for (size_t i = 0;; i++) {
-		snprintf(path, sizeof(path), "%s/fs%zu.tar", dir, i);
-		if (unlink(path) != 0)
-			break;
-	}
-	for (size_t i = 0;; i++) {
-		snprintf(path, sizeof(path), "%s/glue%zu.o", dir, i);
-		if (unlink(path) != 0)
-			break;
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		char path[PATH_MAX + 300];
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
 	}
 	rmdir(dir);
 }
@@ -813,6 +1050,15 @@ int build_image(const struct build_options *opt, struct build_result *res, char 
 		wasm = owned;
 	}
 	res->wasm_bytes = wasm_len;
+	b.env_jobs = env_count("HEDGE_BUILD_JOBS", TOOL_MAX_JOBS);
+	b.env_parts = env_count("HEDGE_BUILD_PARTS", SPLIT_MAX_PARTS);
+	if (b.env_jobs < 0 || b.env_parts < 0) {
+		free(owned);
+		set_err(err, errlen, "%s must be a number from 1 to %d",
+		        b.env_jobs < 0 ? "HEDGE_BUILD_JOBS" : "HEDGE_BUILD_PARTS",
+		        b.env_jobs < 0 ? TOOL_MAX_JOBS : SPLIT_MAX_PARTS);
+		return BUILD_USAGE;
+	}
 	int rc = build_check_module(wasm, wasm_len, b.display, err, errlen);
 	if (!rc) {
 		struct wasm_module mod;

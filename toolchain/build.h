@@ -61,6 +61,7 @@ struct build_result {
 	uint64_t c_bytes;
 	uint64_t archive_bytes;
 	uint64_t image_bytes;
+	size_t parts; /* the module's C was compiled in this many parts (1: not split) */
 	double seconds_archive;
 	double seconds_wasm2c;
 	double seconds_compile;

@@ -102,6 +102,7 @@ static void free_list(char **list)
 void build_conf_free(struct build_conf *conf)
 {
 	free_list(conf->wasm2c);
+	free_list(conf->split_cflags);
 	free_list(conf->cc);
 	free_list(conf->cflags);
 	free_list(conf->ldflags);
@@ -176,12 +177,22 @@ static char **split_value(const char *value, size_t len, const char *libdir)
 int build_conf_parse(const char *text, const char *libdir, struct build_conf *conf, char *err,
                      size_t errlen)
 {
-	enum { KEY_WASM2C, KEY_CC, KEY_CFLAGS, KEY_LDFLAGS, KEY_START, KEY_GLUE, KEY_LIBS, KEYS };
-	static const char *const keys[KEYS] = {"wasm2c", "cc",   "cflags", "ldflags",
-	                                       "start",  "glue", "libs"};
+	enum {
+		KEY_WASM2C,
+		KEY_SPLIT_CFLAGS,
+		KEY_CC,
+		KEY_CFLAGS,
+		KEY_LDFLAGS,
+		KEY_START,
+		KEY_GLUE,
+		KEY_LIBS,
+		KEYS
+	};
+	static const char *const keys[KEYS] = {"wasm2c",  "split_cflags", "cc",   "cflags",
+	                                       "ldflags", "start",        "glue", "libs"};
 	memset(conf, 0, sizeof(*conf));
-	char ***slots[KEYS] = {&conf->wasm2c, &conf->cc,   &conf->cflags, &conf->ldflags,
-	                       &conf->start,  &conf->glue, &conf->libs};
+	char ***slots[KEYS] = {&conf->wasm2c,  &conf->split_cflags, &conf->cc,   &conf->cflags,
+	                       &conf->ldflags, &conf->start,        &conf->glue, &conf->libs};
 	if ((size_t)snprintf(conf->libdir, sizeof(conf->libdir), "%s", libdir) >=
 	    sizeof(conf->libdir))
 		return set_err(err, errlen, "library directory path too long");
@@ -239,6 +250,14 @@ int build_conf_parse(const char *text, const char *libdir, struct build_conf *co
 		if (!*slots[k] || (required && !(*slots[k])[0])) {
 			build_conf_free(conf);
 			return set_err(err, errlen, "'%s' is missing or empty", keys[k]);
+		}
+	}
+	if (!conf->split_cflags) {
+		conf->split_cflags =
+		    split_value(SPLIT_CFLAGS_DEFAULT, strlen(SPLIT_CFLAGS_DEFAULT), libdir);
+		if (!conf->split_cflags) {
+			build_conf_free(conf);
+			return set_err(err, errlen, "out of memory");
 		}
 	}
 	if (!conf->wasm2c || !conf->wasm2c[0]) {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 
 static volatile sig_atomic_t interrupted_by;
 static volatile pid_t running_child;
+/* The tools tool_run_jobs runs at once. */
+static volatile pid_t running_jobs[TOOL_MAX_JOBS];
 static struct sigaction saved_actions[3];
 static const int handled_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 static int signals_installed;
@@ -35,6 +38,9 @@ static void on_signal(int sig)
 	 */
 	if (running_child > 0)
 		kill(-running_child, SIGTERM);
+	for (int i = 0; i < TOOL_MAX_JOBS; i++)
+		if (running_jobs[i] > 0)
+			kill(-running_jobs[i], SIGTERM);
 }
 
 void tool_signals_install(void)
@@ -106,27 +112,43 @@ static void exec_child(char *const argv[], int out_fd, int errno_fd)
 	_exit(127);
 }
 
-static void read_output(int fd, int log_fd, struct tool_result *res)
+/* Takes what one read() gives; returns 0 at the end of the output, 1 if there may be more. */
+static int read_some(int fd, int log_fd, struct tool_result *res)
 {
 	char chunk[16384];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (log_fd >= 0)
-			write_all(log_fd, chunk, (size_t)n);
-		size_t keep = OUTPUT_KEEP - res->output_len;
-		if (keep > (size_t)n)
-			keep = (size_t)n;
-		memcpy(res->output + res->output_len, chunk, keep);
-		res->output_len += keep;
-	}
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0)
+		return 0;
+	if (log_fd >= 0)
+		write_all(log_fd, chunk, (size_t)n);
+	size_t keep = OUTPUT_KEEP - res->output_len;
+	if (keep > (size_t)n)
+		keep = (size_t)n;
+	memcpy(res->output + res->output_len, chunk, keep);
+	res->output_len += keep;
 	res->output[res->output_len] = '\0';
+	return 1;
 }
 
-int tool_run(char *const argv[], const char *log_path, struct tool_result *res)
+static void read_output(int fd, int log_fd, struct tool_result *res)
+{
+	while (read_some(fd, log_fd, res))
+		;
+}
+
+/* A started tool: its pid, the read end of its output and of the exec-errno pipe. */
+struct started_tool {
+	pid_t pid;
+	int out_fd;
+	int errno_fd;
+	int log_fd;
+};
+
+/* Forks and execs argv; 0, or -1 with res->exec_errno set. */
+static int tool_start(char *const argv[], const char *log_path, struct tool_result *res,
+                      struct started_tool *st)
 {
 	memset(res, 0, sizeof(*res));
 	if (interrupted_by)
@@ -165,32 +187,117 @@ int tool_run(char *const argv[], const char *log_path, struct tool_result *res)
 	}
 	/* Also set here, so the group exists before any signal tries to stop it. */
 	setpgid(pid, pid);
-	running_child = pid;
-	/* A signal that came between fork() and the line above found no child to stop. */
-	if (interrupted_by)
-		kill(-pid, SIGTERM);
-	int log_fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-	read_output(out_pipe[0], log_fd, res);
-	if (log_fd >= 0)
-		close(log_fd);
-	close(out_pipe[0]);
+	st->pid = pid;
+	st->out_fd = out_pipe[0];
+	st->errno_fd = errno_pipe[0];
+	st->log_fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	return 0;
+}
+
+/* After the tool's output ended: its exec errno or exit status. */
+static void tool_finish(struct started_tool *st, struct tool_result *res)
+{
+	if (st->log_fd >= 0)
+		close(st->log_fd);
+	close(st->out_fd);
 	int child_errno = 0;
 	ssize_t got;
 	do
-		got = read(errno_pipe[0], &child_errno, sizeof(child_errno));
+		got = read(st->errno_fd, &child_errno, sizeof(child_errno));
 	while (got < 0 && errno == EINTR);
-	close(errno_pipe[0]);
+	close(st->errno_fd);
 	int wstatus = 0;
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+	while (waitpid(st->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
-	running_child = 0;
-	if (got == (ssize_t)sizeof(child_errno)) {
+	if (got == (ssize_t)sizeof(child_errno))
 		res->exec_errno = child_errno ? child_errno : ENOEXEC;
-		return -1;
-	}
-	if (WIFSIGNALED(wstatus))
+	else if (WIFSIGNALED(wstatus))
 		res->term_signal = WTERMSIG(wstatus);
 	else
 		res->exit_status = WEXITSTATUS(wstatus);
+}
+
+int tool_run(char *const argv[], const char *log_path, struct tool_result *res)
+{
+	struct started_tool st;
+	if (tool_start(argv, log_path, res, &st))
+		return -1;
+	running_child = st.pid;
+	/* A signal that came between fork() and the line above found no child to stop. */
+	if (interrupted_by)
+		kill(-st.pid, SIGTERM);
+	read_output(st.out_fd, st.log_fd, res);
+	tool_finish(&st, res);
+	running_child = 0;
+	if (res->exec_errno)
+		return -1;
 	return interrupted_by ? -1 : 0;
+}
+
+size_t tool_run_jobs(struct tool_job *jobs, size_t n, size_t max_running,
+                     void (*on_start)(void *ctx, size_t index), void *ctx)
+{
+	struct started_tool st[TOOL_MAX_JOBS];
+	size_t slot_job[TOOL_MAX_JOBS];
+	size_t next = 0, running = 0, failed = n;
+	if (max_running < 1)
+		max_running = 1;
+	if (max_running > TOOL_MAX_JOBS)
+		max_running = TOOL_MAX_JOBS;
+	for (size_t i = 0; i < n; i++) {
+		memset(&jobs[i].res, 0, sizeof(jobs[i].res));
+		jobs[i].ran = 0;
+	}
+	for (;;) {
+		/* Start jobs while there are free slots, none failed and no signal came. */
+		while (next < n && running < max_running && failed == n && !interrupted_by) {
+			size_t slot = 0;
+			while (running_jobs[slot] > 0)
+				slot++;
+			struct tool_job *job = &jobs[next];
+			job->ran = 1;
+			if (on_start)
+				on_start(ctx, next);
+			if (tool_start(job->argv, job->log_path, &job->res, &st[slot])) {
+				failed = next++;
+				break;
+			}
+			running_jobs[slot] = st[slot].pid;
+			if (interrupted_by)
+				kill(-st[slot].pid, SIGTERM);
+			slot_job[slot] = next++;
+			running++;
+		}
+		if (running == 0)
+			break;
+		struct pollfd fds[TOOL_MAX_JOBS];
+		size_t slots[TOOL_MAX_JOBS], nfds = 0;
+		for (size_t slot = 0; slot < TOOL_MAX_JOBS; slot++)
+			if (running_jobs[slot] > 0) {
+				fds[nfds] =
+				    (struct pollfd){.fd = st[slot].out_fd, .events = POLLIN};
+				slots[nfds++] = slot;
+			}
+		if (poll(fds, nfds, -1) < 0)
+			continue; /* EINTR: a signal, seen above */
+		for (size_t k = 0; k < nfds; k++) {
+			if (!fds[k].revents)
+				continue;
+			size_t slot = slots[k];
+			struct tool_job *job = &jobs[slot_job[slot]];
+			if (read_some(st[slot].out_fd, st[slot].log_fd, &job->res))
+				continue;
+			tool_finish(&st[slot], &job->res);
+			running_jobs[slot] = 0;
+			running--;
+			if (!tool_succeeded(&job->res) && failed == n) {
+				failed = slot_job[slot];
+				/* No use waiting for the rest: the build has failed. */
+				for (size_t other = 0; other < TOOL_MAX_JOBS; other++)
+					if (running_jobs[other] > 0)
+						kill(-running_jobs[other], SIGTERM);
+			}
+		}
+	}
+	return failed;
 }

@@ -26,6 +26,26 @@ struct tool_result {
 int tool_run(char *const argv[], const char *log_path, struct tool_result *res);
 void tool_result_free(struct tool_result *res);
 
+/* At most this many tools run at once. */
+#define TOOL_MAX_JOBS 64
+
+struct tool_job {
+	char **argv;
+	const char *log_path; /* where all of the tool's output goes, or NULL */
+	struct tool_result res;
+	int ran; /* started (else skipped after a failure or an interrupt) */
+};
+
+/*
+ * Runs the jobs in order, at most max_running at a time, calling on_start
+ * (if not NULL) as each starts.  After the first failure or an interrupt
+ * no more are started and the running ones are stopped.  Returns the index
+ * of the first job that failed, or n if every job ran and succeeded
+ * (check tool_interrupted too).  The caller frees each job's res.
+ */
+size_t tool_run_jobs(struct tool_job *jobs, size_t n, size_t max_running,
+                     void (*on_start)(void *ctx, size_t index), void *ctx);
+
 /* A tool that ran and exited with status 0. */
 int tool_succeeded(const struct tool_result *res);
 

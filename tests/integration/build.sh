@@ -1,7 +1,9 @@
 # tests/integration/build.sh - hedge build: WebAssembly modules to images,
 # bad modules refused with one line and the right status, nothing half
-# written, --dir and --mem embedded, and the image cache behind
-# `hedge run app.wasm` hit without running wasm2c again.
+# written, --dir and --mem embedded, the image cache behind
+# `hedge run app.wasm` hit without running wasm2c again, and the C split
+# into parts compiled side by side (its fallback, its failures, its
+# progress lines).
 
 TB=$T_TMP/build-suite
 mkdir -p "$TB"
@@ -47,6 +49,13 @@ tb_wat missing '(module
 tb_wat memimport '(module
   (import "env" "memory" (memory 1))
   (func (export "_start")))'
+# A load whose value is unused must still trap when out of bounds.
+tb_wat deadload '(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    i32.const 0x7ffffff0 i32.load drop
+    i32.const 0 call $exit))'
 tb_wat nostart '(module (memory (export "memory") 1) (func (export "main")))'
 # Valid structure, but i32.add on an empty stack: only wasm2c's validation sees it.
 printf '\0asm\1\0\0\0\1\4\1\140\0\0\3\2\1\0\5\3\1\0\1\7\23\2\6_start\0\0\6memory\2\0\12\5\1\3\0\152\13' \
@@ -241,6 +250,106 @@ build_cases() {
 	t_end
 }
 
+split_cases() {
+	local HEDGE=$1 tag=$2 out=$TB/$2
+
+	t_begin "$tag: split build: the C in parts compiled side by side"
+	mkdir -p "$TB/tmp-split-$tag"
+	HEDGE_BUILD_PARTS=2 HEDGE_BUILD_JOBS=2 TMPDIR=$TB/tmp-split-$tag t_run "$HEDGE" build \
+		--keep-temps "$TB/hello.wasm" --dir "$TB/site::/www" -o "$out/split.hvt"
+	expect_status 0
+	expect_stderr "[3/4] compiling "
+	expect_stderr " of C in 2 parts, 2 at a time"
+	local kept
+	kept=$(sed -n 's/^hedge build: temporary files kept in //p' "$T_ERR")
+	for f in app_shared.h app_part0.c app_part1.c app_part0.o app_part1.o; do
+		[ -f "$kept/$f" ] || t_fail "no $f in the temporary directory"
+	done
+	[ ! -e "$kept/app.o" ] || t_fail "the single file was compiled too"
+	# Items used across the parts are global under their reserved names.
+	nm "$out/split.hvt" | grep -q ' hedge_split\.func_types$' || t_fail "no hedge_split.func_types"
+	rm -rf "$kept"
+	HEDGE_BUILD_PARTS=1 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/one.hvt"
+	expect_status 0
+	if grep -q " parts" "$T_ERR"; then t_fail "HEDGE_BUILD_PARTS=1 split the C"; fi
+	t_end
+
+	t_begin "$tag: split build: wasm2c output it does not know is compiled whole"
+	local wrap=$TB/odd-$tag
+	mkdir -p "$wrap"
+	# The real wasm2c, plus an item of a shape the splitter does not read.
+	printf '#!/bin/sh\n%s "$@" || exit\nfor a; do last=$a; done\necho "typedef int odd_t;" >>"$last"\n' \
+		"$(command -v wasm2c)" >"$wrap/wasm2c"
+	chmod +x "$wrap/wasm2c"
+	HEDGE_BUILD_PARTS=2 PATH=$wrap:$PATH t_run "$HEDGE" build "$TB/hello.wasm" \
+		--dir "$TB/site::/www" -o "$out/fallback.hvt"
+	expect_status 0
+	expect_stderr "of C (not split: an item of unknown shape (app.c line "
+	if nm "$out/fallback.hvt" | grep -q hedge_split; then t_fail "split symbols in the image"; fi
+	t_end
+
+	t_begin "$tag: split build: a part that fails, an interrupt, bad settings"
+	local lib=$TB/splitlib-$tag
+	rm -rf "$lib"
+	cp -r build/lib/hedge "$lib"
+	# A compiler that rejects part 1 and compiles everything else.
+	printf '#!/bin/sh\ncase "$*" in *app_part1.c*) echo "app_part1.c:1:1: error: rejected" >&2; exit 1;; esac\nexec %s\n' \
+		"$(sed -n 's/^cc=//p' build/lib/hedge/build.conf) \"\$@\"" >"$lib/cc-wrapper"
+	chmod +x "$lib/cc-wrapper"
+	sed -i "s#^cc=.*#cc=$lib/cc-wrapper#" "$lib/build.conf"
+	mkdir -p "$TB/tmp-fail-$tag"
+	HEDGE_LIBDIR=$lib HEDGE_BUILD_PARTS=3 TMPDIR=$TB/tmp-fail-$tag t_run "$HEDGE" build -q \
+		"$TB/hello.wasm" -o "$out/failed.hvt"
+	expect_status 70
+	expect_one_line_error
+	expect_stderr "hedge build: compile failed: app_part1.c:1:1: error: rejected"
+	[ ! -e "$out/failed.hvt" ] && [ "$(tb_leftovers "$out")" = 0 ] || t_fail "output left behind"
+	[ -z "$(ls -A "$TB/tmp-fail-$tag")" ] || t_fail "temporary directory left behind"
+	# Interrupted while parts compile: every compiler stops, nothing is left.
+	printf '#!/bin/sh\ncase "$*" in *app_part*) touch %s/started; exec sleep 30;; esac\nexec %s\n' \
+		"$lib" "$(sed -n 's/^cc=//p' build/lib/hedge/build.conf) \"\$@\"" >"$lib/cc-wrapper"
+	rm -f "$lib/started"
+	HEDGE_LIBDIR=$lib HEDGE_BUILD_PARTS=2 HEDGE_BUILD_JOBS=2 TMPDIR=$TB/tmp-fail-$tag \
+		"$HEDGE" build -q "$TB/hello.wasm" -o "$out/failed.hvt" >"$T_OUT" 2>"$T_ERR" &
+	local pid=$! waited=0
+	while [ ! -e "$lib/started" ] && [ $waited -lt 300 ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	kill -TERM $pid
+	wait $pid
+	T_STATUS=$?
+	expect_status 143
+	expect_stderr "interrupted"
+	[ ! -e "$out/failed.hvt" ] && [ "$(tb_leftovers "$out")" = 0 ] || t_fail "output left behind"
+	[ -z "$(ls -A "$TB/tmp-fail-$tag")" ] || t_fail "temporary directory left behind"
+	HEDGE_BUILD_PARTS=0 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/x.hvt"
+	# Before any work is done: the only line is the error.
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "HEDGE_BUILD_PARTS must be a number from 1 to 64"
+	HEDGE_BUILD_JOBS=two t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/x.hvt"
+	expect_status 64
+	expect_one_line_error
+	expect_stderr "HEDGE_BUILD_JOBS must be a number"
+	t_end
+
+	t_begin "$tag: split build: a progress line per part on a terminal only"
+	# script(1) gives the build a terminal; its output is what the terminal showed.
+	HEDGE_BUILD_PARTS=3 t_run script -qec "$HEDGE build $TB/hello.wasm -o $out/tty.hvt" /dev/null
+	expect_status 0
+	for i in 1 2 3; do
+		grep -q "^\[2/3\] compiling part $i/3 (" "$T_OUT" || t_fail "no progress line for part $i"
+	done
+	HEDGE_BUILD_PARTS=3 t_run script -qec "$HEDGE build -q $TB/hello.wasm -o $out/tty.hvt" /dev/null
+	expect_status 0
+	[ ! -s "$T_OUT" ] || t_fail "--quiet printed on the terminal"
+	HEDGE_BUILD_PARTS=3 t_run "$HEDGE" build "$TB/hello.wasm" -o "$out/tty.hvt"
+	expect_status 0
+	if grep -q "compiling part" "$T_ERR"; then t_fail "part lines without a terminal"; fi
+	t_end
+}
+
 cache_cases() {
 	local HEDGE=$1 tag=$2
 	local wrap=$TB/counting-$tag log=$TB/wasm2c-runs-$tag
@@ -322,10 +431,31 @@ boot_cases() {
 	expect_stdout "/www/index.html: <h1>embedded</h1>"
 	expect_stdout "/www/css/main.css: body {}"
 	t_end
+
+	t_begin "$tag: an unused out-of-bounds load traps"
+	t_run "$HEDGE" build -q "$TB/deadload.wasm" -o "$out/deadload.hvt"
+	expect_status 0
+	t_run "$HEDGE" run "$out/deadload.hvt"
+	expect_status 120
+	expect_stderr "wasm trap: out of bounds memory access"
+	t_end
+
+	t_begin "$tag: split and fallback builds behave as the single-file build"
+	t_run "$HEDGE" run "$out/site.hvt" /www/index.html /www/css/main.css
+	cp "$T_OUT" "$TB/single-$tag.out"
+	local image
+	for image in split fallback; do
+		t_run "$HEDGE" run "$out/$image.hvt" /www/index.html /www/css/main.css
+		expect_status 7
+		cmp -s "$T_OUT" "$TB/single-$tag.out" || t_fail "$image image printed other output"
+	done
+	t_end
 }
 
 build_cases build/hedge release
 build_cases build/asan/hedge asan
+split_cases build/hedge release
+split_cases build/asan/hedge asan
 cache_cases build/hedge release
 cache_cases build/asan/hedge asan
 if [ -e /dev/kvm ]; then

@@ -2,8 +2,9 @@
  * test_toolchain.c - unit tests for hedge build's host side: LEB128 and
  * module parsing (valid, truncated at every byte, malformed), the import
  * checks, SHA-256 test vectors, tar archives checked with the host's tar,
- * build.conf and --dir parsing, and the cache key's configuration
- * fingerprint.
+ * build.conf and --dir parsing, the cache key's configuration
+ * fingerprint, running tools in parallel, and splitting wasm2c's output
+ * (checked by compiling and linking the parts with the host's compiler).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "sha256.h"
 #include "subprocess.h"
 #include "tar_write.h"
+#include "wasm2c_split.h"
 #include "wasm_module.h"
 
 /* ---- a tiny WebAssembly module builder ---- */
@@ -746,6 +748,18 @@ static void test_build_conf(void)
 	CHECK(conf.libs && strcmp(conf.libs[2], "/usr/lib/libgcc.a") == 0 && !conf.libs[3]);
 	CHECK(conf.wasm2c && strcmp(conf.wasm2c[0], "wasm2c") == 0);
 	CHECK(conf.glue && conf.glue[0] == NULL);
+	CHECK(conf.split_cflags && strcmp(conf.split_cflags[0], SPLIT_CFLAGS_DEFAULT) == 0 &&
+	      !conf.split_cflags[1]);
+	build_conf_free(&conf);
+
+	/* split_cflags given empty means none; given, those. */
+	CHECK(build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nsplit_cflags=\n", "/L", &conf, err,
+	                       sizeof(err)) == 0);
+	CHECK(conf.split_cflags && conf.split_cflags[0] == NULL);
+	build_conf_free(&conf);
+	CHECK(build_conf_parse("cc=gcc\nstart=s.o\nlibs=a\nsplit_cflags=-O2 -g\n", "/L", &conf, err,
+	                       sizeof(err)) == 0);
+	CHECK(conf.split_cflags && strcmp(conf.split_cflags[1], "-g") == 0);
 	build_conf_free(&conf);
 
 	CHECK(
@@ -896,6 +910,222 @@ static void test_tool_run(void)
 	run(cmd);
 }
 
+static void test_tool_run_jobs(void)
+{
+	make_scratch();
+	char logs[4][300];
+	for (int i = 0; i < 4; i++)
+		snprintf(logs[i], sizeof(logs[i]), "%s/log%d", scratch, i);
+	char *ok1[] = {"/bin/sh", "-c", "echo one", NULL};
+	char *ok2[] = {"/bin/sh", "-c", "echo two >&2", NULL};
+	char *fails[] = {"/bin/sh", "-c", "echo broken; exit 4", NULL};
+	char *slow[] = {"/bin/sh", "-c", "exec sleep 30", NULL};
+	struct tool_job all_ok[2] = {{.argv = ok1, .log_path = logs[0]},
+	                             {.argv = ok2, .log_path = logs[1]}};
+	CHECK(tool_run_jobs(all_ok, 2, 2, NULL, NULL) == 2);
+	CHECK(all_ok[0].ran && all_ok[1].ran);
+	CHECK(all_ok[0].res.output && strcmp(all_ok[0].res.output, "one\n") == 0);
+	CHECK(all_ok[1].res.output && strcmp(all_ok[1].res.output, "two\n") == 0);
+	struct stat st;
+	CHECK(stat(logs[1], &st) == 0 && st.st_size == 4);
+	for (int i = 0; i < 2; i++)
+		tool_result_free(&all_ok[i].res);
+
+	/* One at a time: the failure stops the rest before they start. */
+	struct tool_job serial[3] = {{.argv = ok1}, {.argv = fails}, {.argv = ok2}};
+	CHECK(tool_run_jobs(serial, 3, 1, NULL, NULL) == 1);
+	CHECK(serial[1].res.exit_status == 4 && strcmp(serial[1].res.output, "broken\n") == 0);
+	CHECK(serial[0].ran && serial[1].ran && !serial[2].ran);
+	for (int i = 0; i < 3; i++)
+		tool_result_free(&serial[i].res);
+
+	/* Side by side: a failure stops the slow job still running (not 30 s). */
+	struct tool_job parallel[2] = {{.argv = slow}, {.argv = fails}};
+	CHECK(tool_run_jobs(parallel, 2, 2, NULL, NULL) == 1);
+	CHECK(parallel[0].res.term_signal == SIGTERM);
+	for (int i = 0; i < 2; i++)
+		tool_result_free(&parallel[i].res);
+
+	char *missing[] = {"/nonexistent/tool", NULL};
+	struct tool_job bad[2] = {{.argv = ok1}, {.argv = missing}};
+	CHECK(tool_run_jobs(bad, 2, 2, NULL, NULL) == 1);
+	CHECK(bad[1].res.exec_errno == ENOENT);
+	for (int i = 0; i < 2; i++)
+		tool_result_free(&bad[i].res);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	run(cmd);
+}
+
+/* A module with calls, an indirect call, segments, globals and multiple results. */
+static const char split_wat[] =
+    "(module\n"
+    " (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+    " (type $pair (func (param i32) (result i32 i32)))\n"
+    " (memory (export \"memory\") 1)\n"
+    " (table 4 funcref)\n"
+    " (global $g (mut i32) (i32.const 5))\n"
+    " (data $d \"hello\")\n"
+    " (data (i32.const 100) \"xyz\")\n"
+    " (elem $e func $f1 $f2)\n"
+    " (elem (i32.const 0) $f1 $f2)\n"
+    " (func $f1 (param i32) (result i32 i32) local.get 0 i32.const 1 i32.add local.get 0)\n"
+    " (func $f2 (param i32) (result i32 i32) local.get 0 call $f3 local.get 0)\n"
+    " (func $f3 (param i32) (result i32) local.get 0 i32.load global.get $g i32.add)\n"
+    " (func $f4 (param i32) (result i32) local.get 0 call $f3 call $f3)\n"
+    " (func $f5 (param i32) local.get 0 call $f4 call $exit)\n"
+    " (func $start (export \"_start\")\n"
+    "  i32.const 0 i32.const 0 i32.const 5 memory.init $d\n"
+    "  data.drop $d\n"
+    "  i32.const 1 i32.const 0 i32.const 2 table.init $e\n"
+    "  i32.const 3 i32.const 1 call_indirect (type $pair) drop drop\n"
+    "  i32.const 3 call $f1 drop global.set $g\n"
+    "  i32.const 7 call $f5))\n";
+
+/* Lines holding needle that end in '{' (definitions, not declarations). */
+static size_t count_text(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+		const char *eol = strchr(p, '\n');
+		n += eol && eol > p && eol[-1] == '{';
+	}
+	return n;
+}
+
+static void test_wasm2c_split(void)
+{
+	make_scratch();
+	char path[400], wasm[400], c[400], cmd[4096];
+	snprintf(path, sizeof(path), "%s/m.wat", scratch);
+	snprintf(wasm, sizeof(wasm), "%s/m.wasm", scratch);
+	snprintf(c, sizeof(c), "%s/app.c", scratch);
+	write_text(scratch, "m.wat", split_wat);
+	snprintf(cmd, sizeof(cmd), "wat2wasm %s -o %s && wasm2c %s -n app -o %s", path, wasm, wasm,
+	         c);
+	CHECK(run(cmd) == 0);
+	FILE *f = fopen(c, "r");
+	static char text[1 << 20];
+	size_t len = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[len] = '\0';
+	CHECK(len > 0 && len < sizeof(text) - 1);
+
+	struct split_output out;
+	char why[300];
+	CHECK(wasm2c_split(text, len, 3, "app_shared.h", &out, why, sizeof(why)) == 0);
+	CHECK(out.part_count >= 2 && out.part_count <= 3);
+	CHECK(out.header && strstr(out.header, "#define CALL_INDIRECT"));
+	/* Used in every part by a macro of the prelude: global, renamed, declared in each. */
+	for (size_t p = 0; p < out.part_count; p++) {
+		CHECK_CONTAINS(out.parts[p], "extern u32 func_types[");
+		CHECK_CONTAINS(out.parts[p], "__asm__(\"" SPLIT_SYMBOL_PREFIX "func_types\")");
+	}
+	size_t defs[6] = {0}, init_module = 0;
+	static const char *const funcs[6] = {"w2c_f1(", "w2c_f2(", "w2c_f3(",
+	                                     "w2c_f4(", "w2c_f5(", "w2c__start("};
+	for (size_t p = 0; p < out.part_count; p++) {
+		CHECK(strncmp(out.parts[p], "/* one part", 11) == 0);
+		CHECK_CONTAINS(out.parts[p], "#include \"app_shared.h\"");
+		init_module += count_text(out.parts[p], "void Z_app_init_module(void) {");
+		for (size_t i = 0; i < 6; i++) {
+			char def[64];
+			snprintf(def, sizeof(def), " %sZ_app_instance_t* instance", funcs[i]);
+			defs[i] += count_text(out.parts[p], def);
+		}
+		snprintf(path, sizeof(path), "%s/app_part%zu.c", scratch, p);
+		f = fopen(path, "w");
+		if (f) {
+			fwrite(out.parts[p], 1, out.part_lens[p], f);
+			fclose(f);
+		}
+	}
+	/* Every function defined once. */
+	for (size_t i = 0; i < 6; i++)
+		CHECK(defs[i] == 1);
+	CHECK(init_module == 1);
+	CHECK(strstr(out.parts[0], "void Z_app_init_module(void) {"));
+	snprintf(path, sizeof(path), "%s/app_shared.h", scratch);
+	f = fopen(path, "w");
+	if (f) {
+		fwrite(out.header, 1, out.header_len, f);
+		fclose(f);
+	}
+	/*
+	 * The parts compile with the host's compiler and link into one object
+	 * whose only undefined symbols are the runtime's and the import.
+	 */
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cd %s && for p in app_part*.c; do cc -std=gnu11 -O2 -fno-pic -w -c $p -o ${p%%.c}.o "
+	    "|| exit 1; done && ld -r -o all.o app_part*.o && "
+	    "nm -u all.o | grep -v -e ' U wasm_rt_' -e "
+	    "' U Z_wasi_snapshot_preview1Z_proc_exit$' -e ' U memcpy$' -e ' U memmove$' "
+	    "-e ' U __assert_fail$' "
+	    ">undefined.txt; test ! -s undefined.txt || { cat undefined.txt; exit 1; }",
+	    scratch);
+	CHECK(run(cmd) == 0);
+	split_output_free(&out);
+
+	/*
+	 * Cut short anywhere or with bytes changed, the module section must give
+	 * a split or a refusal, never a crash or a read past the end (ASan).
+	 */
+	char *marker_at = strstr(text, "\nstatic bool s_module_initialized");
+	size_t section = marker_at ? (size_t)(marker_at - text) + 1 : len;
+	int results[2] = {0, 0};
+	for (size_t cut = section; cut < len; cut += 3) {
+		char *copy = malloc(cut);
+		memcpy(copy, text, cut);
+		int rc = wasm2c_split(copy, cut, 3, "h", &out, why, sizeof(why));
+		CHECK(rc == 0 || rc == 1);
+		results[rc == 0]++;
+		if (rc == 0)
+			split_output_free(&out);
+		free(copy);
+	}
+	CHECK(results[0] > 0 && results[1] > 0);
+	unsigned seed = 12345;
+	static const char noise[] = "{}()[];=*/\"'\\#\n x_0";
+	for (int round = 0; round < 400; round++) {
+		char *copy = malloc(len);
+		memcpy(copy, text, len);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = section + (seed >> 8) % (len - section);
+			copy[at] = noise[(seed >> 4) % (sizeof(noise) - 1)];
+		}
+		int rc = wasm2c_split(copy, len, 3, "h", &out, why, sizeof(why));
+		CHECK(rc == 0 || rc == 1);
+		if (rc == 0)
+			split_output_free(&out);
+		free(copy);
+	}
+
+	/* Declines: one part, a changed prelude, an unknown item, another layout. */
+	CHECK(wasm2c_split(text, len, 1, "h", &out, why, sizeof(why)) == 1);
+	text[20] ^= 1;
+	CHECK(wasm2c_split(text, len, 2, "h", &out, why, sizeof(why)) == 1);
+	CHECK_CONTAINS(why, "prelude");
+	text[20] ^= 1;
+	static char extra[sizeof(text) + 64];
+	snprintf(extra, sizeof(extra), "%s\ntypedef int unknown_t;\n", text);
+	CHECK(wasm2c_split(extra, strlen(extra), 2, "h", &out, why, sizeof(why)) == 1);
+	CHECK_CONTAINS(why, "unknown shape");
+	snprintf(extra, sizeof(extra), "%s\n#define X 1\n", text);
+	CHECK(wasm2c_split(extra, strlen(extra), 2, "h", &out, why, sizeof(why)) == 1);
+	char *marker = strstr(text, "static bool s_module_initialized");
+	CHECK(marker != NULL);
+	if (marker) {
+		marker[7] = 'B';
+		CHECK(wasm2c_split(text, len, 2, "h", &out, why, sizeof(why)) == 1);
+		CHECK_CONTAINS(why, "layout");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	run(cmd);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -915,6 +1145,8 @@ int main(void)
 	    {"cache: configuration fingerprint and directory", test_cache_fingerprint},
 	    {"build: library directory and build.conf loading", test_libdir_lookup},
 	    {"subprocess: status, exec failure, signal, output cap", test_tool_run},
+	    {"subprocess: jobs in parallel, stopped after a failure", test_tool_run_jobs},
+	    {"wasm2c split: parts compile and link, unknown input declined", test_wasm2c_split},
 	};
 	return run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 }
