@@ -116,3 +116,47 @@ netns_cleanup() {
 	ip netns del "$ns" 2>/dev/null
 	return 0
 }
+
+# t_wait CMD...: polls CMD every 10 ms for up to 20 s; fails if it never
+# succeeds.  Background work is waited for this way, never by a guessed sleep.
+t_wait() {
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# The counter example prints "count=N mono_ns=T" lines and "final count=N".
+
+# counter_last FILE...: the last count the files show (empty if none).
+counter_last() {
+	sed -n 's/^count=\([0-9]*\) .*/\1/p' "$@" 2>/dev/null | tail -n 1
+}
+
+# counter_reached FILE N: FILE has counted to N or beyond.
+counter_reached() {
+	local n
+	n=$(counter_last "$1")
+	[ -n "$n" ] && [ "$n" -ge "$2" ]
+}
+
+# counter_check FILE FIRST LAST MIN_NS: FILE counts FIRST..LAST without a gap
+# or repeat, ends with "final count=LAST", and its mono_ns never goes below
+# MIN_NS or backwards.  Prints what is wrong.
+counter_check() {
+	awk -v first="$2" -v last="$3" -v prev="$4" '
+	/^count=[0-9]+ mono_ns=[0-9]+$/ {
+		split($1, a, "="); split($2, b, "=")
+		if (a[2] + 0 != first + seen) { print "count " a[2] " where " first + seen " was due"; exit 1 }
+		if (b[2] + 0 < prev) { print "mono_ns went back: " b[2] " < " prev; exit 1 }
+		prev = b[2] + 0; seen++; next
+	}
+	/^final count=/ { final = $0; next }
+	{ print "unexpected line: " $0; exit 1 }
+	END {
+		if (first + seen - 1 != last) { print "counted to " first + seen - 1 ", not " last; exit 1 }
+		if (final != "final count=" last) { print "no final count=" last; exit 1 }
+	}' "$1"
+}

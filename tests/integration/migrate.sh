@@ -12,16 +12,6 @@ MG_EX=build/examples
 MG_PORT=$((20000 + $$ % 20000))
 mkdir -p "$MG"
 
-# mg_wait CMD...: polls CMD for up to 20 s.
-mg_wait() {
-	local i
-	for ((i = 0; i < 2000; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 mg_listening() {
 	ss -Hltn "sport = :$1" | grep -q .
 }
@@ -29,33 +19,6 @@ mg_listening() {
 mg_next_port() {
 	MG_PORT=$((MG_PORT + 1))
 	while mg_listening "$MG_PORT"; do MG_PORT=$((MG_PORT + 1)); done
-}
-
-mg_last_count() {
-	sed -n 's/^count=\([0-9]*\) .*/\1/p' "$@" 2>/dev/null | tail -n 1
-}
-
-mg_count_at_least() {
-	local n
-	n=$(mg_last_count "$1")
-	[ -n "$n" ] && [ "$n" -ge "$2" ]
-}
-
-# mg_check_counts FILE LAST: 1..LAST without gap or repeat, clock never backwards.
-mg_check_counts() {
-	awk -v last="$2" '
-	/^count=[0-9]+ mono_ns=[0-9]+$/ {
-		split($1, a, "="); split($2, b, "=")
-		if (a[2] + 0 != 1 + seen) { print "count " a[2] " where " 1 + seen " was due"; exit 1 }
-		if (b[2] + 0 < prev) { print "mono_ns went back: " b[2] " < " prev; exit 1 }
-		prev = b[2] + 0; seen++; next
-	}
-	/^final count=/ { final = $0; next }
-	{ print "unexpected line: " $0; exit 1 }
-	END {
-		if (seen != last) { print "counted to " seen ", not " last; exit 1 }
-		if (final != "final count=" last) { print "no final count=" last; exit 1 }
-	}' "$1"
 }
 
 # mg_target HEDGE SOCK OUT ARGS...: starts `HEDGE run --incoming` on a fresh
@@ -68,7 +31,7 @@ mg_target() {
 	timeout -k 5 120 "$hedge" run --incoming "tcp:127.0.0.1:$MG_PORT" --incoming-timeout 30 \
 		--api-sock "$sock" "$@" >"$out" 2>"$out.err" </dev/null &
 	MG_TPID=$!
-	mg_wait mg_listening "$MG_PORT" || t_fail "the target never listened on $MG_PORT"
+	t_wait mg_listening "$MG_PORT" || t_fail "the target never listened on $MG_PORT"
 }
 
 # mg_fake MODE: a fake target on $MG_PORT in node: "close" accepts and closes,
@@ -89,7 +52,7 @@ srv.listen(+port, "127.0.0.1");
 setTimeout(() => process.exit(0), 20000);
 ' "$MG_PORT" "$1" &
 	MG_FPID=$!
-	mg_wait mg_listening "$MG_PORT" || t_fail "the fake target never listened"
+	t_wait mg_listening "$MG_PORT" || t_fail "the fake target never listened"
 }
 
 # mg_proxy PORT MODE: forwards 127.0.0.1:$MG_PORT to PORT; MG_FPID.  MODE
@@ -127,7 +90,7 @@ srv.listen(port, "127.0.0.1");
 setTimeout(() => process.exit(0), 20000);
 ' "$MG_PORT" "$to" "$mode" &
 	MG_FPID=$!
-	mg_wait mg_listening "$MG_PORT" || t_fail "the proxy never listened"
+	t_wait mg_listening "$MG_PORT" || t_fail "the proxy never listened"
 }
 
 # mg_expect_alive SOCK OUT: the source still answers and still counts.
@@ -135,8 +98,8 @@ mg_expect_alive() {
 	local n
 	"$HEDGE" vm status --api-sock "$1" >"$MG/status" 2>&1 || t_fail "the source does not answer"
 	grep -q '^running' "$MG/status" || t_fail "the source is not running: $(cat "$MG/status")"
-	n=$(mg_last_count "$2")
-	mg_wait mg_count_at_least "$2" $((n + 2)) || t_fail "the source stopped counting"
+	n=$(counter_last "$2")
+	t_wait counter_reached "$2" $((n + 2)) || t_fail "the source stopped counting"
 }
 
 # The counter moved back and forth N times between two monitors.
@@ -149,8 +112,8 @@ migrate_pingpong_case() {
 	srcpid=$!
 	src=$MG/p0.sock
 	outs+=("$MG/p0.out")
-	mg_wait test -S "$src" || t_fail "the first monitor never made its socket"
-	mg_wait mg_count_at_least "$MG/p0.out" 3 || t_fail "the counter did not start"
+	t_wait test -S "$src" || t_fail "the first monitor never made its socket"
+	t_wait counter_reached "$MG/p0.out" 3 || t_fail "the counter did not start"
 	local ok=1 status
 	for ((i = 1; i <= n && ok; i++)); do
 		mg_target "$HEDGE" "$MG/p$i.sock" "$MG/p$i.out"
@@ -164,7 +127,7 @@ migrate_pingpong_case() {
 		wait "$srcpid"
 		status=$?
 		[ "$status" = 0 ] || t_fail "source $((i - 1)) exited with $status"
-		mg_wait test -S "$MG/p$i.sock" || t_fail "target $i never made its socket"
+		t_wait test -S "$MG/p$i.sock" || t_fail "target $i never made its socket"
 		src=$MG/p$i.sock
 		srcpid=$MG_TPID
 	done
@@ -174,7 +137,7 @@ migrate_pingpong_case() {
 	[ "$status" = 0 ] || t_fail "the last monitor exited with $status"
 	cat "${outs[@]}" >"$MG/all.out"
 	local why
-	why=$(mg_check_counts "$MG/all.out" "$ticks") || t_fail "$why"
+	why=$(counter_check "$MG/all.out" 1 "$ticks" 0) || t_fail "$why"
 	t_end
 }
 
@@ -185,8 +148,8 @@ migrate_failure_cases() {
 	timeout -k 5 120 "$HEDGE" run --api-sock "$sock" $MG_EX/counter.hvt 1500 10 \
 		>"$out" 2>"$out.err" </dev/null &
 	pid=$!
-	mg_wait test -S "$sock" || t_fail "no control socket"
-	mg_wait mg_count_at_least "$out" 2 || t_fail "the counter did not start"
+	t_wait test -S "$sock" || t_fail "no control socket"
+	t_wait counter_reached "$out" 2 || t_fail "the counter did not start"
 
 	t_begin "$tag: migrate to nothing listening: refused, the source runs on"
 	mg_next_port
@@ -275,7 +238,7 @@ migrate_failure_cases() {
 	[ "$?" = 0 ] || t_fail "the target did not finish"
 	cat "$out" "$MG/t.out" >"$MG/all.out"
 	local why
-	why=$(mg_check_counts "$MG/all.out" 1500) || t_fail "$why"
+	why=$(counter_check "$MG/all.out" 1 1500 0) || t_fail "$why"
 	t_end
 }
 
@@ -288,26 +251,26 @@ migrate_in_doubt_case() {
 	timeout -k 5 120 "$HEDGE" run --api-sock "$sock" $MG_EX/counter.hvt 400 5 \
 		>"$out" 2>"$out.err" </dev/null &
 	pid=$!
-	mg_wait test -S "$sock" || t_fail "no control socket"
-	mg_wait mg_count_at_least "$out" 3 || t_fail "the counter did not start"
+	t_wait test -S "$sock" || t_fail "no control socket"
+	t_wait counter_reached "$out" 3 || t_fail "the counter did not start"
 	mg_target "$HEDGE" "$MG/dt.sock" "$MG/dt.out"
 	mg_proxy "$MG_PORT" cut-running
 	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$MG_PORT"
 	expect_status 1
 	expect_one_line_error
 	expect_stderr "the VM stays paused here"
-	n=$(mg_last_count "$out")
+	n=$(counter_last "$out")
 	wait "$MG_TPID"
 	[ "$?" = 0 ] || t_fail "the target did not run the VM to its end"
 	"$HEDGE" vm status --api-sock "$sock" >"$MG/status" 2>&1
 	grep -q '^paused' "$MG/status" || t_fail "the source is not paused: $(cat "$MG/status")"
-	[ "$(mg_last_count "$out")" = "$n" ] || t_fail "the source counted on"
+	[ "$(counter_last "$out")" = "$n" ] || t_fail "the source counted on"
 	kill "$MG_FPID" "$pid" 2>/dev/null
 	wait "$MG_FPID" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	cat "$out" "$MG/dt.out" >"$MG/all.out"
 	local why
-	why=$(mg_check_counts "$MG/all.out" 400) || t_fail "$why"
+	why=$(counter_check "$MG/all.out" 1 400 0) || t_fail "$why"
 	t_end
 }
 

@@ -42,16 +42,6 @@ mn_cleanup() {
 	return 0
 }
 
-# mn_wait CMD...: polls CMD for up to 20 s.
-mn_wait() {
-	local i
-	for ((i = 0; i < 2000; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 mn_in() {
 	local ns=$1
 	shift
@@ -86,33 +76,6 @@ mn_listening() {
 	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
 }
 
-mn_last_count() {
-	sed -n 's/^count=\([0-9]*\) .*/\1/p' "$@" 2>/dev/null | tail -n 1
-}
-
-mn_count_at_least() {
-	local n
-	n=$(mn_last_count "$1")
-	[ -n "$n" ] && [ "$n" -ge "$2" ]
-}
-
-# mn_check_counts FILE LAST: 1..LAST without gap or repeat, clock never backwards.
-mn_check_counts() {
-	awk -v last="$2" '
-	/^count=[0-9]+ mono_ns=[0-9]+$/ {
-		split($1, a, "="); split($2, b, "=")
-		if (a[2] + 0 != 1 + seen) { print "count " a[2] " where " 1 + seen " was due"; exit 1 }
-		if (b[2] + 0 < prev) { print "mono_ns went back: " b[2] " < " prev; exit 1 }
-		prev = b[2] + 0; seen++; next
-	}
-	/^final count=/ { final = $0; next }
-	{ print "unexpected line: " $0; exit 1 }
-	END {
-		if (seen != last) { print "counted to " seen ", not " last; exit 1 }
-		if (final != "final count=" last) { print "no final count=" last; exit 1 }
-	}' "$1"
-}
-
 # mn_target NS SOCK OUT ARGS...: `hedge run --incoming` in NS on its bridge
 # address and a fresh port; waits until it listens.  MN_TPID, MN_TO.
 mn_target() {
@@ -125,7 +88,7 @@ mn_target() {
 		--api-sock "$sock" "$@" >"$out" 2>"$out.err" </dev/null &
 	MN_TPID=$!
 	MN_PIDS+=("$MN_TPID")
-	mn_wait mn_listening "$ns" "$MN_PORT" || t_fail "the target in $ns never listened"
+	t_wait mn_listening "$ns" "$MN_PORT" || t_fail "the target in $ns never listened"
 }
 
 # mn_migrate SOCK SRCPID N: migrates to $MN_TO; the source must then exit 0.
@@ -153,14 +116,14 @@ mn_counter_case() {
 	MN_PIDS+=("$srcpid")
 	src=$MN/c0.sock
 	outs+=("$MN/c0.out")
-	mn_wait test -S "$src" || t_fail "the first monitor never made its socket"
-	mn_wait mn_count_at_least "$MN/c0.out" 3 || t_fail "the counter did not start"
+	t_wait test -S "$src" || t_fail "the first monitor never made its socket"
+	t_wait counter_reached "$MN/c0.out" 3 || t_fail "the counter did not start"
 	for ((i = 1; i <= n && ok; i++)); do
 		if ((i % 2)); then ns=$MN_D; else ns=$MN_S; fi
 		mn_target "$ns" "$MN/c$i.sock" "$MN/c$i.out"
 		outs+=("$MN/c$i.out")
 		mn_migrate "$src" "$srcpid" "$i" "${outs[-2]}.err" || ok=0
-		mn_wait test -S "$MN/c$i.sock" || t_fail "target $i never made its socket"
+		t_wait test -S "$MN/c$i.sock" || t_fail "target $i never made its socket"
 		src=$MN/c$i.sock
 		srcpid=$MN_TPID
 	done
@@ -169,7 +132,7 @@ mn_counter_case() {
 	[ "$?" = 0 ] || t_fail "the last monitor exited with a failure"
 	cat "${outs[@]}" >"$MN/all.out"
 	local why
-	why=$(mn_check_counts "$MN/all.out" "$ticks") || t_fail "$why"
+	why=$(counter_check "$MN/all.out" 1 "$ticks" 0) || t_fail "$why"
 	MN_PIDS=()
 	t_end
 }
@@ -252,7 +215,7 @@ mn_http_cases() {
 		>"$MN/h0.out" 2>"$MN/h0.out.err" </dev/null &
 	srcpid=$!
 	MN_PIDS+=("$srcpid")
-	mn_wait grep -q "listening on $MN_GUEST:8080" "$MN/h0.out" || t_fail "the server did not start"
+	t_wait grep -q "listening on $MN_GUEST:8080" "$MN/h0.out" || t_fail "the server did not start"
 	mn_curl "$MN_S" a >"$T_OUT" 2>"$T_ERR" || t_fail "no answer in $MN_S"
 	mn_curl "$MN_D" b >>"$T_OUT" 2>>"$T_ERR" || t_fail "no answer in $MN_D"
 	[ "$(grep -c 'Hello from a hedge unikernel!' "$T_OUT")" = 2 ] || t_fail "expected 2 greetings"
@@ -263,7 +226,7 @@ mn_http_cases() {
 	mn_client "$MN_S" "$MN/moved" 50 "$MN/client.out" &
 	cpid=$!
 	MN_PIDS+=("$cpid")
-	mn_wait grep -q ready "$MN/client.out" || t_fail "the client got no answers: $(cat "$MN/client.out")"
+	t_wait grep -q ready "$MN/client.out" || t_fail "the client got no answers: $(cat "$MN/client.out")"
 	mn_target "$MN_D" "$MN/h1.sock" "$MN/h1.out" --net tap:htap0
 	mn_migrate "$src" "$srcpid" 1 "$MN/h0.out.err"
 	touch "$MN/moved" # the source has ended: every later answer comes from the target
@@ -286,8 +249,8 @@ mn_http_cases() {
 	mn_target "$MN_S" "$MN/h2.sock" "$MN/h2.out" --net tap:htap0
 	mn_migrate "$src" "$srcpid" 2 "$MN/h1.out.err"
 	srcpid=$MN_TPID
-	mn_wait mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge kept the guest at '$(mn_fdb_port "$MN_S")'"
-	mn_wait mn_fdb_is "$MN_D" hvd || t_fail "$MN_D's bridge kept the guest at '$(mn_fdb_port "$MN_D")'"
+	t_wait mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge kept the guest at '$(mn_fdb_port "$MN_S")'"
+	t_wait mn_fdb_is "$MN_D" hvd || t_fail "$MN_D's bridge kept the guest at '$(mn_fdb_port "$MN_D")'"
 	mn_curl "$MN_D" d >"$T_OUT" 2>"$T_ERR" || t_fail "no answer in $MN_D after migrating back"
 	expect_stdout "Hello from a hedge unikernel!"
 	kill -0 "$srcpid" 2>/dev/null || t_fail "the server is gone: $(cat "$MN/h2.out.err")"

@@ -11,16 +11,6 @@ SN=$T_TMP/snapshot
 SN_EX=build/examples
 mkdir -p "$SN"
 
-# sn_wait CMD...: polls CMD for up to 20 s; fails if it never succeeds.
-sn_wait() {
-	local i
-	for ((i = 0; i < 2000; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	return 1
-}
-
 # sn_start SOCK OUT HEDGE ARGS...: runs `HEDGE run --api-sock SOCK ARGS` in the
 # background with stdout in OUT (stderr in OUT.err); SN_PID is its pid.
 sn_start() {
@@ -29,7 +19,7 @@ sn_start() {
 	rm -f "$sock"
 	timeout -k 5 60 "$hedge" run --api-sock "$sock" "$@" >"$out" 2>"$out.err" </dev/null &
 	SN_PID=$!
-	sn_wait test -S "$sock" || t_fail "the control socket $sock never appeared"
+	t_wait test -S "$sock" || t_fail "the control socket $sock never appeared"
 }
 
 # sn_finish: waits for the background VM; SN_STATUS is its exit status.
@@ -117,37 +107,8 @@ fs.writeSync(fd, buf, 0, meta, 0);
 ' "$@"
 }
 
-sn_last_count() {
-	sed -n 's/^count=\([0-9]*\) .*/\1/p' "$1" | tail -n 1
-}
-
 sn_last_mono() {
 	sed -n 's/^count=[0-9]* mono_ns=\([0-9]*\)$/\1/p' "$1" | tail -n 1
-}
-
-sn_count_at_least() {
-	local n
-	n=$(sn_last_count "$1")
-	[ -n "$n" ] && [ "$n" -ge "$2" ]
-}
-
-# sn_check_counts FILE FIRST LAST MIN_NS: FILE counts FIRST..LAST without a gap
-# or repeat, ends with "final count=LAST", and its mono_ns never goes below
-# MIN_NS or backwards.  Prints what is wrong.
-sn_check_counts() {
-	awk -v first="$2" -v last="$3" -v prev="$4" '
-	/^count=[0-9]+ mono_ns=[0-9]+$/ {
-		split($1, a, "="); split($2, b, "=")
-		if (a[2] + 0 != first + seen) { print "count " a[2] " where " first + seen " was due"; exit 1 }
-		if (b[2] + 0 < prev) { print "mono_ns went back: " b[2] " < " prev; exit 1 }
-		prev = b[2] + 0; seen++; next
-	}
-	/^final count=/ { final = $0; next }
-	{ print "unexpected line: " $0; exit 1 }
-	END {
-		if (first + seen - 1 != last) { print "counted to " first + seen - 1 ", not " last; exit 1 }
-		if (final != "final count=" last) { print "no final count=" last; exit 1 }
-	}' "$1"
 }
 
 # Refusals that need no KVM: command lines, sockets nobody serves, files that
@@ -240,7 +201,7 @@ snapshot_counter_case() {
 
 	t_begin "$tag: counter: pause, status, snapshot, resume; the original finishes"
 	sn_start "$sock" "$out" "$HEDGE" $SN_EX/counter.hvt 30 40 7
-	sn_wait sn_count_at_least "$out" 4 || t_fail "the counter did not start counting"
+	t_wait counter_reached "$out" 4 || t_fail "the counter did not start counting"
 	[ "$(stat -c %a "$sock")" = 600 ] || t_fail "socket mode is $(stat -c %a "$sock"), not 600"
 	t_run "$HEDGE" vm status --json --api-sock "$sock"
 	expect_status 0
@@ -252,7 +213,7 @@ snapshot_counter_case() {
 	expect_status 0
 	expect_stdout "paused"
 	local at mono_at
-	at=$(sn_last_count "$out")
+	at=$(counter_last "$out")
 	mono_at=$(sn_last_mono "$out")
 	t_run "$HEDGE" vm status --api-sock "$sock"
 	expect_stdout "paused"
@@ -260,14 +221,14 @@ snapshot_counter_case() {
 	expect_status 0
 	expect_stdout "wrote $snap"
 	expect_stdout "the VM is paused" # it was paused before, so it stays paused
-	[ "$(sn_last_count "$out")" = "$at" ] || t_fail "the counter ran while paused"
+	[ "$(counter_last "$out")" = "$at" ] || t_fail "the counter ran while paused"
 	t_run "$HEDGE" vm resume --api-sock "$sock"
 	expect_status 0
 	expect_stdout "running"
 	sn_finish
 	[ "$SN_STATUS" = 7 ] || t_fail "the original exited with $SN_STATUS, not 7"
 	local why
-	why=$(sn_check_counts "$out" 1 30 0) || t_fail "original: $why"
+	why=$(counter_check "$out" 1 30 0) || t_fail "original: $why"
 	[ ! -e "$sock" ] || t_fail "the socket was not removed at exit"
 	[ "$(stat -c %a "$snap")" = 600 ] || t_fail "snapshot mode is not 600"
 	t_end
@@ -275,7 +236,7 @@ snapshot_counter_case() {
 	t_begin "$tag: counter: the restored copy goes on from count $at with its clock ahead"
 	t_run "$HEDGE" run --restore "$snap"
 	expect_status 7
-	why=$(sn_check_counts "$T_OUT" $((at + 1)) 30 "$mono_at") || t_fail "restored: $why"
+	why=$(counter_check "$T_OUT" $((at + 1)) 30 "$mono_at") || t_fail "restored: $why"
 	[ ! -s "$T_ERR" ] || t_fail "stderr is not empty"
 	t_run "$HEDGE" run --timings --quiet --restore "$snap"
 	expect_status 7
@@ -291,7 +252,7 @@ snapshot_kvm_cases() {
 
 	t_begin "$tag: snapshot of a running VM resumes it; a snapshot can be taken again"
 	sn_start "$sock" "$out" "$HEDGE" $SN_EX/counter.hvt 25 40
-	sn_wait sn_count_at_least "$out" 2 || t_fail "the counter did not start"
+	t_wait counter_reached "$out" 2 || t_fail "the counter did not start"
 	t_run "$HEDGE" vm snapshot --json --api-sock "$sock" "$SN/running.snap"
 	expect_status 0
 	expect_stdout '"state":"running"'
@@ -304,7 +265,7 @@ snapshot_kvm_cases() {
 	sn_finish
 	[ "$SN_STATUS" = 0 ] || t_fail "the VM exited with $SN_STATUS"
 	local why
-	why=$(sn_check_counts "$out" 1 25 0) || t_fail "$why"
+	why=$(counter_check "$out" 1 25 0) || t_fail "$why"
 	t_run "$HEDGE" run --restore "$SN/running.snap"
 	expect_status 0
 	expect_stdout "final count=25"
@@ -312,18 +273,18 @@ snapshot_kvm_cases() {
 
 	t_begin "$tag: snapshot --stop leaves the VM paused until resumed"
 	sn_start "$sock" "$out" "$HEDGE" $SN_EX/counter.hvt 20 40
-	sn_wait sn_count_at_least "$out" 2 || t_fail "the counter did not start"
+	t_wait counter_reached "$out" 2 || t_fail "the counter did not start"
 	t_run "$HEDGE" vm snapshot --stop --api-sock "$sock" "$SN/stopped.snap"
 	expect_status 0
 	expect_stdout "the VM is paused"
 	t_run "$HEDGE" vm status --api-sock "$sock"
 	expect_stdout "paused"
 	local at
-	at=$(sn_last_count "$out")
+	at=$(counter_last "$out")
 	t_run "$HEDGE" run --restore "$SN/stopped.snap"
 	expect_status 0
-	why=$(sn_check_counts "$T_OUT" $((at + 1)) 20 0) || t_fail "restored: $why"
-	[ "$(sn_last_count "$out")" = "$at" ] || t_fail "the stopped VM went on counting"
+	why=$(counter_check "$T_OUT" $((at + 1)) 20 0) || t_fail "restored: $why"
+	[ "$(counter_last "$out")" = "$at" ] || t_fail "the stopped VM went on counting"
 	t_run "$HEDGE" vm resume --api-sock "$sock"
 	sn_finish
 	[ "$SN_STATUS" = 0 ] || t_fail "the VM exited with $SN_STATUS after resume"
@@ -331,7 +292,7 @@ snapshot_kvm_cases() {
 
 	t_begin "$tag: bad requests get an error and change nothing"
 	sn_start "$sock" "$out" "$HEDGE" $SN_EX/counter.hvt 250 40
-	sn_wait sn_count_at_least "$out" 1 || t_fail "the counter did not start"
+	t_wait counter_reached "$out" 1 || t_fail "the counter did not start"
 	sn_raw "$sock" 'not json' '{"op":"fly"}' '{"op":"status","x":1}' '{"op":1}' \
 		'{"op":"snapshot"}' '{"op":"snapshot","path":"relative/file"}' \
 		'{"op":"snapshot","path":"/x","stop":"yes"}' '{"op":"pause"}{}' '{"op":"status"}' \
@@ -372,11 +333,11 @@ snapshot_kvm_cases() {
 	t_begin "$tag: without --api-sock there is one monitor thread; with it, two"
 	timeout -k 5 60 "$HEDGE" run $SN_EX/counter.hvt 20 40 >"$out" 2>&1 </dev/null &
 	SN_PID=$!
-	sn_wait sn_count_at_least "$out" 1 || t_fail "the counter did not start"
+	t_wait counter_reached "$out" 1 || t_fail "the counter did not start"
 	[ "$(sn_threads)" = 1 ] || t_fail "$(sn_threads) monitor threads without --api-sock"
 	sn_finish
 	sn_start "$sock" "$out" "$HEDGE" $SN_EX/counter.hvt 20 40
-	sn_wait sn_count_at_least "$out" 1 || t_fail "the counter did not start"
+	t_wait counter_reached "$out" 1 || t_fail "the counter did not start"
 	[ "$(sn_threads)" = 2 ] || t_fail "$(sn_threads) monitor threads with --api-sock"
 	sn_finish
 	t_end
@@ -479,7 +440,7 @@ snapshot_wasm_case() {
 	sn_up_200ms() {
 		"$HEDGE" vm status --json --api-sock "$sock" | grep -q '"uptime_ms":\([2-9][0-9][0-9]\|[0-9]\{4,\}\)'
 	}
-	sn_wait sn_up_200ms || t_fail "the wasm VM did not run for 200 ms"
+	t_wait sn_up_200ms || t_fail "the wasm VM did not run for 200 ms"
 	t_run "$HEDGE" vm snapshot --stop --api-sock "$sock" "$snap"
 	expect_status 0
 	[ ! -s "$out" ] || t_fail "the computation finished before the snapshot: make it longer"
