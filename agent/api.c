@@ -963,13 +963,22 @@ static enum MHD_Result vm_migrate(struct MHD_Connection *c, const char *name, st
 	         !strstr(answer, "\"error\"");
 	static const char *const migrating[] = {"migrating", NULL};
 	if (!ok) {
-		vm_transition(name, migrating, "running", state, sizeof(state));
+		/* A migration left in doubt keeps the VM paused (the target may run it): say so. */
+		char status[128] = "";
+		int paused =
+		    answer[0] &&
+		    vm_control(name, "{\"op\":\"status\"}\n", status, sizeof(status), 500) == 0 &&
+		    strstr(status, "\"paused\"");
+		vm_transition(name, migrating, paused ? "paused" : "running", state, sizeof(state));
 		if (!answer[0])
 			return send_error(c, 502, "VM %s's control socket does not answer", name);
 		json_t *a = json_loads(answer, 0, NULL);
 		const char *why = json_string_value(json_object_get(a, "error"));
-		enum MHD_Result r = send_error(
-		    c, 502, "migration failed, the VM runs on here: %.300s", why ? why : answer);
+		enum MHD_Result r =
+		    paused ? send_error(c, 502, "migration in doubt, the VM is paused here: %.300s",
+		                        why ? why : answer)
+		           : send_error(c, 502, "migration failed, the VM runs on here: %.300s",
+		                        why ? why : answer);
 		json_decref(a);
 		return r;
 	}

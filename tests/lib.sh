@@ -160,3 +160,41 @@ counter_check() {
 		if (final != "final count=" last) { print "no final count=" last; exit 1 }
 	}' "$1"
 }
+
+# tcp_proxy PORT TO MODE: forwards one connection to 127.0.0.1:PORT on to
+# 127.0.0.1:TO (for 20 s at most), damaging a migration stream on the way;
+# TCP_PROXY_PID is its pid (the caller waits until PORT listens).  MODE
+# "flip" inverts one byte of guest memory (bytes 100000 and on are page
+# data); "cut-go" breaks both connections instead of passing on the source's
+# GO, "cut-running" instead of passing on the target's RUNNING; anything
+# else passes everything.
+tcp_proxy() {
+	node -e '
+const net = require("net");
+const [port, to] = process.argv.slice(1, 3).map(Number), mode = process.argv[3];
+const srv = net.createServer((c) => {
+	const t = net.connect(to, "127.0.0.1");
+	let seen = 0, done = false, ready = false, said = "";
+	const cut = () => { c.destroy(); t.destroy(); };
+	c.on("data", (d) => {
+		if (mode === "cut-go" && ready) return cut();
+		if (mode === "flip" && !done && seen + d.length > 100000) {
+			d = Buffer.from(d); d[100000 - seen] ^= 0x55; done = true;
+		}
+		seen += d.length; t.write(d);
+	});
+	t.on("data", (d) => {
+		if (mode === "cut-running" && ready) return cut();
+		said = (said + d.toString("latin1")).slice(-64);
+		ready = ready || said.includes("READY\n");
+		c.write(d);
+	});
+	c.on("end", () => t.end()); t.on("end", () => c.end());
+	c.on("error", () => t.destroy()); t.on("error", () => c.destroy());
+	srv.close();
+});
+srv.listen(port, "127.0.0.1");
+setTimeout(() => process.exit(0), 20000);
+' "$1" "$2" "$3" &
+	TCP_PROXY_PID=$!
+}

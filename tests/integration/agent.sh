@@ -35,6 +35,10 @@ api() {
 		-X "$method" "$@" "http://hedged$path" 2>"$T_ERR")
 }
 
+ag_listening() {
+	ss -Hltn "sport = :$1" | grep -q .
+}
+
 expect_code() {
 	[ "$AG_CODE" = "$1" ] || t_fail "HTTP status $AG_CODE, expected $1: $(head -c 300 "$T_OUT")"
 }
@@ -465,7 +469,30 @@ agent_cases() {
 	expect_stderr "migration failed"
 	api GET /vms/mover
 	expect_stdout '"state":"running"'
+	t_end
+
+	# The target takes the VM over but its RUNNING never arrives: the monitor
+	# keeps its copy paused (the target may run it), and the agent says so.
+	t_begin "agent: a migration left in doubt leaves the VM paused, and the agent says paused"
+	local dport=$((20000 + ($$ + 3) % 20000)) pport=$((20000 + ($$ + 5) % 20000)) proxy_pid
+	build/hedge run --incoming "tcp:127.0.0.1:$dport" --incoming-timeout 30 >"$AG_DIR/target2.log" 2>&1 &
+	tgt_pid=$!
+	tcp_proxy "$pport" "$dport" cut-running
+	proxy_pid=$TCP_PROXY_PID
+	t_wait ag_listening "$dport" || t_fail "the target never listened"
+	t_wait ag_listening "$pport" || t_fail "the proxy never listened"
+	api POST /vms/mover/migrate -d "{\"to\":\"tcp:127.0.0.1:$pport\"}"
+	expect_code 502
+	expect_error_line
+	expect_stdout "migration in doubt, the VM is paused here"
+	api GET /vms/mover
+	expect_stdout '"state":"paused"'
+	t_wait grep -q 'count=' "$AG_DIR/target2.log" || t_fail "the target does not run the VM"
+	kill "$tgt_pid" "$proxy_pid" 2>/dev/null
+	wait "$tgt_pid" 2>/dev/null
+	wait "$proxy_pid" 2>/dev/null
 	api POST /vms/mover/kill
+	expect_code 200
 	t_end
 
 	t_begin "agent: pull and push images between two agents, one over TCP with a token"

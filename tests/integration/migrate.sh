@@ -55,41 +55,11 @@ setTimeout(() => process.exit(0), 20000);
 	t_wait mg_listening "$MG_PORT" || t_fail "the fake target never listened"
 }
 
-# mg_proxy PORT MODE: forwards 127.0.0.1:$MG_PORT to PORT; MG_FPID.  MODE
-# "flip" inverts one byte of guest memory on the way (bytes 100000 and on
-# are page data); "cut-go" breaks both connections instead of passing on
-# the source's GO, "cut-running" instead of passing on the target's RUNNING.
+# mg_proxy PORT MODE: tcp_proxy from a fresh port ($MG_PORT) to PORT; MG_FPID.
 mg_proxy() {
-	local to=$1 mode=$2
 	mg_next_port
-	node -e '
-const net = require("net");
-const [port, to] = process.argv.slice(1, 3).map(Number), mode = process.argv[3];
-const srv = net.createServer((c) => {
-	const t = net.connect(to, "127.0.0.1");
-	let seen = 0, done = false, ready = false, said = "";
-	const cut = () => { c.destroy(); t.destroy(); };
-	c.on("data", (d) => {
-		if (mode === "cut-go" && ready) return cut();
-		if (mode === "flip" && !done && seen + d.length > 100000) {
-			d = Buffer.from(d); d[100000 - seen] ^= 0x55; done = true;
-		}
-		seen += d.length; t.write(d);
-	});
-	t.on("data", (d) => {
-		if (mode === "cut-running" && ready) return cut();
-		said = (said + d.toString("latin1")).slice(-64);
-		ready = ready || said.includes("READY\n");
-		c.write(d);
-	});
-	c.on("end", () => t.end()); t.on("end", () => c.end());
-	c.on("error", () => t.destroy()); t.on("error", () => c.destroy());
-	srv.close();
-});
-srv.listen(port, "127.0.0.1");
-setTimeout(() => process.exit(0), 20000);
-' "$MG_PORT" "$to" "$mode" &
-	MG_FPID=$!
+	tcp_proxy "$MG_PORT" "$1" "$2"
+	MG_FPID=$TCP_PROXY_PID
 	t_wait mg_listening "$MG_PORT" || t_fail "the proxy never listened"
 }
 
