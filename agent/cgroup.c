@@ -60,22 +60,65 @@ static int own_cgroup(const char *controller, char *out, size_t len)
 	return found ? 0 : -1;
 }
 
-static int make_parent(const char *root, const char *controller, char *out, size_t len)
+/* DIR/hedged-<hash of the state directory>: the parent of this agent's VM groups. */
+static int make_parent_at(const char *dir, char *out, size_t len)
 {
-	char own[PATH_MAX];
-	if (own_cgroup(controller, own, sizeof(own)))
-		return -1;
 	uint8_t digest[SHA256_DIGEST_LEN];
 	char hex[SHA256_HEX_LEN + 1];
 	sha256(agent.state_dir, strlen(agent.state_dir), digest);
 	sha256_hex(digest, hex);
 	hex[12] = '\0';
-	if (snprintf(out, len, "%s%s/hedged-%s", root, strcmp(own, "/") ? own : "", hex) >=
-	    (int)len)
+	if (snprintf(out, len, "%s/hedged-%s", dir, hex) >= (int)len)
 		return -1;
 	if (mkdir(out, 0755) && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/* hedged's own group in the hierarchy mounted at root ("" for the root group). */
+static int own_dir(const char *root, const char *controller, char *out, size_t len)
+{
+	char own[PATH_MAX];
+	if (own_cgroup(controller, own, sizeof(own)))
+		return -1;
+	return snprintf(out, len, "%s%s", root, strcmp(own, "/") ? own : "") >= (int)len ? -1 : 0;
+}
+
+static int make_parent(const char *root, const char *controller, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	return own_dir(root, controller, dir, sizeof(dir)) ? -1 : make_parent_at(dir, out, len);
+}
+
+/*
+ * cgroup v2 lets a group hand controllers to its children only while it holds
+ * no process itself (the root group excepted), so hedged first moves into a
+ * leaf of its own group, "hedged-agent" (where a restarted hedged may already
+ * be), then enables memory (and cpu) for its siblings.  Needs a delegated
+ * group (systemd: Delegate=yes) or root.  0, or -1 with nothing enabled.
+ */
+static int v2_prepare(const char *ctrls, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	if (own_dir("/sys/fs/cgroup", NULL, dir, sizeof(dir)))
+		return -1;
+	const char *want = strstr(ctrls, "cpu") ? "+memory +cpu" : "+memory";
+	if (dir[strlen("/sys/fs/cgroup")]) {
+		char *base = strrchr(dir, '/');
+		if (!strcmp(base, "/hedged-agent"))
+			*base = '\0';
+		char leaf[PATH_MAX + 16], pid[32];
+		snprintf(leaf, sizeof(leaf), "%s/hedged-agent", dir);
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if ((mkdir(leaf, 0755) && errno != EEXIST) ||
+		    write_text(leaf, "cgroup.procs", pid) ||
+		    write_text(dir, "cgroup.subtree_control", want))
+			return -1;
+	}
+	if (make_parent_at(dir, out, len))
+		return -1;
+	/* The VMs' groups are children of the parent: they need the controllers too. */
+	return write_text(out, "cgroup.subtree_control", want);
 }
 
 void cgroup_init(void)
@@ -89,13 +132,8 @@ void cgroup_init(void)
 	}
 	strcpy(agent.cgroup, "none");
 	if (strstr(ctrls, "memory")) {
-		if (make_parent("/sys/fs/cgroup", NULL, agent.cgroup_mem,
-		                sizeof(agent.cgroup_mem)) == 0) {
-			/* Children get the controllers; hedged's own group keeps no VM. */
-			write_text(agent.cgroup_mem, "cgroup.subtree_control",
-			           strstr(ctrls, "cpu") ? "+memory +cpu" : "+memory");
+		if (v2_prepare(ctrls, agent.cgroup_mem, sizeof(agent.cgroup_mem)) == 0)
 			strcpy(agent.cgroup, "v2");
-		}
 	} else if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0 &&
 	           make_parent("/sys/fs/cgroup/memory", "memory", agent.cgroup_mem,
 	                       sizeof(agent.cgroup_mem)) == 0) {
