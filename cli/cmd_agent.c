@@ -879,28 +879,64 @@ static int do_transfer(const struct target *src, const struct target *dst, const
 	return rc;
 }
 
+/* Each command's own usage lines and what it does, for 'hedge CMD --help'. */
+static const struct agent_help {
+	const char *cmd, *usage, *what;
+} agent_help[] = {
+    {"ps", "hedge ps [--json]", "List the VMs with their state, image, memory and uptime."},
+    {"images", "hedge images [--json]\n       hedge images add FILE",
+     "List the images, or upload a .hvt or .wasm file (a .wasm is built by hedged)."},
+    {"create",
+     "hedge create --name NAME [-m SIZE] [-e K=V]... [--restart no|on-failure|always]\n"
+     "                    [--net tap:TAP [--ip A.B.C.D/N] [--gw A.B.C.D] [--mac MAC]]\n"
+     "                    [--netns NS] [--cpus N] IMAGE [--] [ARGS...]\n"
+     "       hedge create --name NAME --snapshot SNAPSHOT [--net tap:TAP] [--netns NS]\n"
+     "       hedge create --name NAME -m SIZE --incoming tcp:A.B.C.D:PORT IMAGE\n"
+     "                    [--net tap:TAP] [--netns NS]",
+     "Create a VM from an image, from a snapshot, or as the target of a migration\n"
+     "('hedge migrate' on the source). It does not start it (hedge start)."},
+    {"start", "hedge start NAME [--json]", "Start a created or exited VM; waits until it boots."},
+    {"stop", "hedge stop NAME [--json]",
+     "Stop a VM: SIGTERM, then SIGKILL after hedged's --stop-timeout."},
+    {"kill", "hedge kill NAME [--json]", "Kill a VM at once (SIGKILL)."},
+    {"pause", "hedge pause NAME [--json]", "Pause a running VM's vCPU."},
+    {"resume", "hedge resume NAME [--json]", "Resume a paused VM."},
+    {"rm", "hedge rm NAME [--json]", "Delete a created or exited VM and its log."},
+    {"inspect", "hedge inspect NAME [--json]", "Show everything hedged knows of a VM."},
+    {"logs", "hedge logs [-f] NAME",
+     "Print a VM's console output; -f follows it until the VM ends."},
+    {"stats", "hedge stats [--json] [NAME...]",
+     "Memory (PSS, RSS, guest pages touched), CPU time, uptime and boot time of the\n"
+     "running VMs, or of those named."},
+    {"snapshot", "hedge snapshot [--stop] [--json] NAME SNAPSHOT",
+     "Snapshot a running or paused VM into hedged's store; --stop leaves it paused."},
+    {"snapshots", "hedge snapshots [--json]\n       hedge snapshots rm SNAPSHOT",
+     "List the stored snapshots, or delete one."},
+    {"migrate", "hedge migrate NAME --to tcp:A.B.C.D:PORT [--json]",
+     "Move a running VM live to a 'hedge create --incoming' (or 'hedge run\n"
+     "--incoming') listening there. On failure it runs on here."},
+    {"pull", "hedge pull [--from HOST] IMAGE-ID|FILE",
+     "Copy an image from another hedged (or a local file) into --host."},
+    {"push", "hedge push --to HOST IMAGE-ID|FILE",
+     "Copy an image of --host (or a local file) to another hedged."},
+};
+
 static void agent_usage(FILE *out, const char *cmd)
 {
+	const struct agent_help *h = NULL;
+	for (size_t i = 0; i < sizeof(agent_help) / sizeof(agent_help[0]); i++)
+		if (!strcmp(agent_help[i].cmd, cmd))
+			h = &agent_help[i];
+	if (h) {
+		fprintf(out, "Usage: %s\n\n%s\n", h->usage, h->what);
+	} else {
+		fprintf(out, "Usage:");
+		for (size_t i = 0; i < sizeof(agent_help) / sizeof(agent_help[0]); i++)
+			fprintf(out, "%s%s\n", i ? "       " : " ", agent_help[i].usage);
+	}
 	fprintf(out,
-	        "Usage: hedge ps [--json]\n"
-	        "       hedge images [--json] | hedge images add FILE\n"
-	        "       hedge create --name NAME [-m SIZE] [-e K=V]... [--restart no|on-failure|"
-	        "always]\n"
-	        "                    [--net tap:TAP [--ip A.B.C.D/N] [--gw A.B.C.D] [--mac MAC]]\n"
-	        "                    [--netns NS] [--cpus N] IMAGE [--] [ARGS...]\n"
-	        "       hedge create --name NAME --snapshot SNAPSHOT [--net tap:TAP] [--netns NS]\n"
-	        "       hedge create --name NAME -m SIZE --incoming tcp:A.B.C.D:PORT IMAGE\n"
-	        "                    [--net tap:TAP] [--netns NS]   (waits for 'hedge migrate')\n"
-	        "       hedge start|stop|kill|pause|resume|rm|inspect NAME [--json]\n"
-	        "       hedge logs [-f] NAME\n"
-	        "       hedge stats [--json] [NAME...]\n"
-	        "       hedge snapshot [--stop] [--json] NAME SNAPSHOT\n"
-	        "       hedge snapshots [--json] | hedge snapshots rm SNAPSHOT\n"
-	        "       hedge migrate NAME --to tcp:A.B.C.D:PORT [--json]\n"
-	        "       hedge pull [--from HOST] IMAGE-ID|FILE   (into --host)\n"
-	        "       hedge push --to HOST IMAGE-ID|FILE        (from --host)\n"
 	        "\n"
-	        "Talk to hedged, the node agent (see docs/agent.md). '%s' is one of these.\n"
+	        "These commands talk to hedged, the node agent (see docs/agent.md).\n"
 	        "IMAGE is an image id (or a unique prefix) or a local .hvt/.wasm file, which is\n"
 	        "uploaded first. A HOST is unix:PATH or tcp://A.B.C.D:PORT.\n"
 	        "\n"
@@ -919,7 +955,7 @@ static void agent_usage(FILE *out, const char *cmd)
 	        "\n"
 	        "Exit status: 0 done, 1 refused by hedged (the reason is printed), 2 hedged\n"
 	        "unreachable, 64 bad command line.\n",
-	        cmd, DEFAULT_SOCKET);
+	        DEFAULT_SOCKET);
 }
 
 int cmd_agent(int argc, char **argv)

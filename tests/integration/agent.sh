@@ -316,7 +316,15 @@ agent_cases() {
 	expect_status 64
 	t_run $H create --help
 	expect_status 0
-	expect_stdout "Usage: hedge ps"
+	expect_stdout "Usage: hedge create --name NAME"
+	expect_no_stdout "hedge ps"
+	local c
+	for c in ps images start stop kill pause resume rm inspect logs stats snapshot snapshots \
+		migrate pull push; do
+		t_run $H "$c" --help
+		expect_status 0
+		expect_stdout "Usage: hedge $c"
+	done
 	t_end
 
 	t_begin "agent: a VM on a TAP in a namespace answers HTTP; bad network settings get 400"
