@@ -125,7 +125,7 @@ $(LIBDIR)/build.conf: Makefile
 	@mkdir -p $(dir $@)
 	{ echo "# written by the Makefile: how hedge build compiles and links a wasm unikernel"; \
 	  echo "cc=$(GUEST_CC)"; \
-	  echo "cflags=-std=gnu11 -O2 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -fno-asynchronous-unwind-tables -w -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) -I{libdir}/include"; \
+	  echo "cflags=-std=gnu11 -O2 -ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone -fno-asynchronous-unwind-tables -fnon-call-exceptions -fno-delete-dead-exceptions -w -nostdinc -isystem $(shell $(GUEST_CC) -print-file-name=include) -I{libdir}/include"; \
 	  echo "ldflags=-nostdlib -static -no-pie -Wl,-T,{libdir}/guest.ld -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack"; \
 	  echo "start={libdir}/start.o"; \
 	  echo "glue={libdir}/wasm_main.c"; \

@@ -87,6 +87,8 @@ static int write_file(const char *path, const void *data, size_t len)
 	return close(fd);
 }
 
+static char *read_text(const char *path, size_t *len);
+
 /* ---- --dir HOST[::GUEST] ---- */
 
 int build_dir_parse(const char *spec, struct build_dir *dir, char *err, size_t errlen)
@@ -554,6 +556,74 @@ static int step_wasm2c(struct build_run *b, const uint8_t *wasm, size_t wasm_len
 }
 
 /*
+ * wasm2c 1.0.32 follows every load with `wasm_asm("" ::"r"(result));`, an
+ * empty asm taking the loaded value, so that gcc cannot delete a load whose
+ * value is unused: such a load must still trap when it is out of bounds.
+ * The asm also stops gcc from folding a load into arithmetic, combining
+ * loads or vectorising a loop that loads (sha256 ran 7-10% slower for it).
+ * gcc keeps those loads without it when the C is compiled with
+ * -fnon-call-exceptions -fno-delete-dead-exceptions: a load that may fault
+ * then counts as an instruction that may throw, which is never deleted.
+ * So the asm goes exactly when the flags that replace it are in force.
+ */
+static const char load_barrier[] = "wasm_asm(\"\" ::\"r\"(result));";
+
+/* The last of on/off in the list, or was if neither is in it. */
+static int flag_state(char **list, const char *on, const char *off, int was)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		if (strcmp(list[i], on) == 0)
+			was = 1;
+		else if (strcmp(list[i], off) == 0)
+			was = 0;
+	}
+	return was;
+}
+
+/* Whether every compile of the module's C keeps dead loads without the asm. */
+static int dead_loads_kept_by_flags(const struct build_conf *conf)
+{
+	int throws = 0, kept = 0;
+	for (int part = 0; part < 2; part++) {
+		/* A whole module gets cflags, a part cflags then split_cflags. */
+		char **list = part ? conf->split_cflags : conf->cflags;
+		throws =
+		    flag_state(list, "-fnon-call-exceptions", "-fno-non-call-exceptions", throws);
+		kept = flag_state(list, "-fno-delete-dead-exceptions", "-fdelete-dead-exceptions",
+		                  kept);
+		if (!throws || !kept)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Blanks the load barriers in the file holding wasm2c's prelude (app.c, or
+ * app_shared.h of a split module) with spaces; 0 or -1 with errno.  Only the
+ * prelude, up to the module's first item, is searched: the module's own
+ * names appear in comments after it.
+ */
+static int drop_load_barriers(const char *c_path)
+{
+	size_t len, dropped = 0;
+	char *text = read_text(c_path, &len);
+	if (!text)
+		return -1;
+	char *module = strstr(text, "\nstatic bool s_module_initialized = false;\n");
+	if (module)
+		*module = '\0';
+	for (char *at = text; (at = strstr(at, load_barrier)); at += sizeof(load_barrier) - 1) {
+		memset(at, ' ', sizeof(load_barrier) - 1);
+		dropped++;
+	}
+	if (module)
+		*module = '\n';
+	int rc = dropped ? write_file(c_path, text, len) : 0;
+	free(text);
+	return rc;
+}
+
+/*
  * The compiler's arguments for one source; module_code: it needs the import
  * defines; part: one part of a split module, which gets split_cflags too.
  */
@@ -736,6 +806,14 @@ static int step_compile(struct build_run *b, const size_t *archive_sizes, int wi
 		b->part_count = (size_t)parts;
 	}
 	b->res->parts = b->part_count;
+	if (dead_loads_kept_by_flags(b->conf)) {
+		snprintf(src, sizeof(src), "%s/%s", b->tmpdir,
+		         b->part_count > 1 ? "app_shared.h" : "app.c");
+		if (drop_load_barriers(src)) {
+			set_err(b->err, b->errlen, "cannot rewrite %s: %s", src, strerror(errno));
+			return BUILD_TOOLCHAIN;
+		}
+	}
 	human_size(b->res->c_bytes, size, sizeof(size));
 	if (b->part_count > 1)
 		progress(b, "compiling %s of C in %zu parts, %zu at a time", size, b->part_count,
