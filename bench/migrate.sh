@@ -24,6 +24,8 @@ NET=10.79.0
 GUEST=$NET.10
 UDP=9000
 PORT=7000
+# For netns_bridged_pair; its scratch directory goes in cleanup.
+. tests/lib.sh
 TMP=$(mktemp -d /tmp/hedge-bench-mig.XXXXXX)
 PIDS=()
 
@@ -40,7 +42,7 @@ cleanup() {
 	PIDS=()
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$D" 2>/dev/null
-	rm -rf "$TMP"
+	rm -rf "$TMP" "$T_TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -55,21 +57,7 @@ answers() { ip netns exec "$S" "$PROBE" "$GUEST" "$UDP" 20 | grep -q '"answered"
 # ns SRC and DST: a bridge each with a persistent TAP for the guest and one
 # end of the veth pair; the bridges carry the migration stream.
 setup() {
-	ip netns add "$S" && ip netns add "$D" || return 1
-	ip -n "$S" link add hvs type veth peer name hvd netns "$D" || return 1
-	local ns dev addr
-	for ns in "$S" "$D"; do
-		if [ "$ns" = "$S" ]; then dev=hvs addr=$NET.1; else dev=hvd addr=$NET.2; fi
-		ip -n "$ns" link add hbr0 type bridge &&
-			ip -n "$ns" tuntap add dev htap0 mode tap &&
-			ip -n "$ns" link set htap0 master hbr0 &&
-			ip -n "$ns" link set "$dev" master hbr0 &&
-			ip -n "$ns" addr add "$addr/24" dev hbr0 &&
-			ip -n "$ns" link set lo up &&
-			ip -n "$ns" link set "$dev" up &&
-			ip -n "$ns" link set htap0 up &&
-			ip -n "$ns" link set hbr0 up || return 1
-	done
+	netns_bridged_pair "$S" "$D" "$NET" || return 1
 	wait_for ip netns exec "$S" ping -c 1 -W 1 "$NET.2" >/dev/null
 }
 

@@ -117,6 +117,29 @@ netns_cleanup() {
 	return 0
 }
 
+# netns_bridged_pair SRC DST NET: two new namespaces joined by a veth pair
+# (hvs in SRC, hvd in DST), each with a bridge hbr0 that holds its veth end
+# and a TAP htap0 for a guest; the bridges get NET.1/24 (SRC) and NET.2/24
+# (DST).  One Ethernet segment across both, as between the two hosts of a
+# migration; the bridges' addresses carry the migration stream.
+netns_bridged_pair() {
+	local src=$1 dst=$2 net=$3 ns dev addr
+	ip netns add "$src" && ip netns add "$dst" || return 1
+	ip -n "$src" link add hvs type veth peer name hvd netns "$dst" || return 1
+	for ns in "$src" "$dst"; do
+		if [ "$ns" = "$src" ]; then dev=hvs addr=$net.1; else dev=hvd addr=$net.2; fi
+		ip -n "$ns" link add hbr0 type bridge &&
+			ip -n "$ns" tuntap add dev htap0 mode tap &&
+			ip -n "$ns" link set htap0 master hbr0 &&
+			ip -n "$ns" link set "$dev" master hbr0 &&
+			ip -n "$ns" addr add "$addr/24" dev hbr0 &&
+			ip -n "$ns" link set lo up &&
+			ip -n "$ns" link set "$dev" up &&
+			ip -n "$ns" link set htap0 up &&
+			ip -n "$ns" link set hbr0 up || return 1
+	done
+}
+
 # t_wait CMD...: polls CMD every 10 ms for up to 20 s; fails if it never
 # succeeds.  Background work is waited for this way, never by a guessed sleep.
 t_wait() {

@@ -50,21 +50,7 @@ mn_in() {
 
 # The two namespaces, each with a bridge holding its veth end and a TAP.
 mn_setup() {
-	ip netns add "$MN_S" && ip netns add "$MN_D" || return 1
-	ip -n "$MN_S" link add hvs type veth peer name hvd netns "$MN_D" || return 1
-	local ns dev addr
-	for ns in "$MN_S" "$MN_D"; do
-		if [ "$ns" = "$MN_S" ]; then dev=hvs addr=$MN_NET.1; else dev=hvd addr=$MN_NET.2; fi
-		ip -n "$ns" link add hbr0 type bridge &&
-			ip -n "$ns" tuntap add dev htap0 mode tap &&
-			ip -n "$ns" link set htap0 master hbr0 &&
-			ip -n "$ns" link set "$dev" master hbr0 &&
-			ip -n "$ns" addr add "$addr/24" dev hbr0 &&
-			ip -n "$ns" link set lo up &&
-			ip -n "$ns" link set "$dev" up &&
-			ip -n "$ns" link set htap0 up &&
-			ip -n "$ns" link set hbr0 up || return 1
-	done
+	netns_bridged_pair "$MN_S" "$MN_D" "$MN_NET" || return 1
 	mn_in "$MN_S" ping -c 1 -W 2 "$MN_NET.2" >/dev/null 2>&1
 }
 
