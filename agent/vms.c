@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "control_client.h"
 
 #define MAX_ARGV 600
 
@@ -51,37 +52,9 @@ uint64_t node_mem_available(uint64_t *total)
 
 int vm_control(const char *name, const char *request, char *answer, size_t len, int timeout_ms)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	vm_sock_path(name, addr.sun_path, sizeof(addr.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
-		close(fd);
-		return -1;
-	}
-	size_t got = 0;
-	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
-	while (got < len - 1) {
-		uint64_t now = mono_ms();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
-			break;
-		ssize_t n = read(fd, answer + got, len - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		answer[got] = '\0';
-		char *nl = strchr(answer, '\n');
-		if (nl) {
-			*nl = '\0';
-			close(fd);
-			return 0;
-		}
-	}
-	close(fd);
-	return -1;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], err[300];
+	vm_sock_path(name, path, sizeof(path));
+	return control_exchange(path, request, answer, len, timeout_ms, err, sizeof(err));
 }
 
 static int exec_sql(const char *sql, const char *name, sqlite3_int64 a, sqlite3_int64 b)

@@ -6,16 +6,13 @@
  * people by default and as it came with --json, for scripts.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "control_client.h"
 #include "jsonl.h"
 #include "status.h"
 
@@ -99,81 +96,6 @@ static int usage_error(const char *msg, const char *arg)
 	fprintf(stderr, "hedge vm: %s%s%s (see 'hedge vm --help')\n", msg, arg ? ": " : "",
 	        arg ? arg : "");
 	return ST_USAGE;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Sends request and reads one answer line into answer; VM_OK or VM_UNREACHABLE. */
-static int exchange(const char *sock_path, const char *request, char *answer, size_t answer_len,
-                    unsigned timeout_s)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(sock_path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "hedge vm: socket path too long: %s\n", sock_path);
-		return VM_UNREACHABLE;
-	}
-	memcpy(addr.sun_path, sock_path, strlen(sock_path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		fprintf(stderr, "hedge vm: cannot connect to %s: %s\n", sock_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return VM_UNREACHABLE;
-	}
-	size_t len = strlen(request), sent = 0;
-	while (sent < len) {
-		ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "hedge vm: cannot send to %s: %s\n", sock_path,
-			        strerror(errno));
-			close(fd);
-			return VM_UNREACHABLE;
-		}
-		sent += (size_t)n;
-	}
-	size_t got = 0;
-	uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000;
-	for (;;) {
-		uint64_t now = now_ms();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int ready = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0) {
-			fprintf(stderr, "hedge vm: no answer from %s within %u s\n", sock_path,
-			        timeout_s);
-			break;
-		}
-		ssize_t n = read(fd, answer + got, answer_len - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "hedge vm: %s closed the connection without an answer\n",
-			        sock_path);
-			break;
-		}
-		got += (size_t)n;
-		answer[got] = '\0';
-		char *nl = strchr(answer, '\n');
-		if (nl) {
-			*nl = '\0';
-			close(fd);
-			return VM_OK;
-		}
-		if (got == answer_len - 1) {
-			fprintf(stderr, "hedge vm: answer from %s is too long\n", sock_path);
-			break;
-		}
-	}
-	close(fd);
-	return VM_UNREACHABLE;
 }
 
 static double field_double(const struct jsonl_obj *o, const char *key)
@@ -342,7 +264,13 @@ int cmd_vm(int argc, char **argv)
 		return VM_UNREACHABLE;
 	}
 	char err[200];
-	status = exchange(a.sock, request, answer, ANSWER_MAX, a.timeout_s);
+	if (control_exchange(a.sock, request, answer, ANSWER_MAX, (int)a.timeout_s * 1000, err,
+	                     sizeof(err))) {
+		fprintf(stderr, "hedge vm: %s\n", err);
+		status = VM_UNREACHABLE;
+	} else {
+		status = VM_OK;
+	}
 	if (status == VM_OK && jsonl_parse(answer, strlen(answer), obj, err, sizeof(err))) {
 		fprintf(stderr, "hedge vm: malformed answer from %s: %s\n", a.sock, err);
 		status = VM_UNREACHABLE;

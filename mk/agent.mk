@@ -1,10 +1,10 @@
 # mk/agent.mk - hedged, the node agent (agent/), included by the Makefile.
 # Needs libmicrohttpd-dev, libsqlite3-dev and libjansson-dev.
 
-AGENT_SRCS := $(wildcard agent/*.c) toolchain/sha256.c
-AGENT_HDRS := $(wildcard agent/*.h) toolchain/sha256.h
+AGENT_SRCS := $(wildcard agent/*.c) toolchain/sha256.c monitor/control_client.c monitor/errmsg.c
+AGENT_HDRS := $(wildcard agent/*.h) toolchain/sha256.h monitor/control_client.h monitor/errmsg.h
 AGENT_LIBS := -lmicrohttpd -lsqlite3 -ljansson -lpthread
-AGENT_INC := -Iagent -Itoolchain -I$(BUILD)/agent
+AGENT_INC := -Iagent -Itoolchain -Imonitor -I$(BUILD)/agent
 
 .PHONY: agent
 agent: $(BUILD)/hedged $(BUILD)/asan/hedged
