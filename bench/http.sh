@@ -83,13 +83,7 @@ ip -n "$NS_S" link set vs up
 
 # wait_line FILE TEXT: bounded wait for a server's "listening" line.
 wait_line() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -qF -- "$2" "$1" && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_log "$1" "$2" "$SERVER_PID" 10
 }
 
 start_hedge() {

@@ -38,11 +38,7 @@ timeout -k 5 120 build/hedge run --netns "$NS" --net "tap:$TAP" --ip 10.99.0.2/2
 	--dir "$SITE::/site" build/wasm/http_server.wasm -- 8080 /site >"$LOG" 2>&1 </dev/null &
 PID=$!
 # The monitor makes the TAP before the guest starts, so a listening server has one.
-for ((i = 0; i < 600; i++)); do # the first run builds the image: give it a minute
-	grep -q listening "$LOG" && break
-	kill -0 "$PID" 2>/dev/null || break
-	sleep 0.1
-done
+wait_log "$LOG" listening "$PID" 60 || true # the first run builds the image: give it a minute
 netns_tap "$NS" "$TAP" 10.99.0.1/24 "$PID"
 echo "== curl http://10.99.0.2:8080/index.html (inside the namespace)"
 ip netns exec "$NS" curl -sS --max-time 10 --retry 5 --retry-connrefused http://10.99.0.2:8080/index.html

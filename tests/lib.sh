@@ -105,6 +105,18 @@ netns_tap() {
 	ip -n "$ns" addr add "$addr" dev "$tap" 2>/dev/null && ip -n "$ns" link set "$tap" up
 }
 
+# wait_log LOG TEXT PID SECONDS: polls until LOG holds TEXT (a fixed
+# string); fails once PID has exited without printing it, or after SECONDS.
+wait_log() {
+	local log=$1 text=$2 pid=$3 i
+	for ((i = 0; i < $4 * 20; i++)); do
+		grep -qF -- "$text" "$log" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # netns_cleanup NS [PID]: stops the VM PID, if given, and removes NS with
 # everything in it.  Always succeeds, so that traps can call it.
 netns_cleanup() {

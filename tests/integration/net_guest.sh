@@ -39,13 +39,7 @@ ng_start() {
 
 # ng_wait_ready TEXT: waits (bounded) until the guest has printed TEXT.
 ng_wait_ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -qF -- "$1" "$NG_LOG" && return 0
-		kill -0 "$NG_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_log "$NG_LOG" "$1" "$NG_PID" 5
 }
 
 ng_expect_alive() {

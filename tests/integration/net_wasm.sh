@@ -41,13 +41,7 @@ nw_start() {
 
 # nw_wait_ready TEXT: waits (bounded) until the guest has printed TEXT.
 nw_wait_ready() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -qF -- "$1" "$NW_LOG" && return 0
-		kill -0 "$NW_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_log "$NW_LOG" "$1" "$NW_PID" 10
 }
 
 nw_expect_alive() {
