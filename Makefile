@@ -193,7 +193,7 @@ $(BUILD)/test_wasi_vfs: tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS) $(wildcard 
 	$(CC) $(ASAN_CFLAGS) -Iguest/wasi -Iabi -o $@ tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS)
 
 # Unit tests of the snapshot file format and the control protocol's JSON.
-SNAPSHOT_UNIT_SRCS := monitor/errmsg.c monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c
+SNAPSHOT_UNIT_SRCS := monitor/errmsg.c monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c monitor/mig_frames.c
 $(BUILD)/test_snapshot: tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS)
 

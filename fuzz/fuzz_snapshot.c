@@ -1,10 +1,12 @@
 /*
- * fuzz_snapshot.c - libFuzzer harness for the snapshot parser and the
- * control socket's JSON parser, the two readers of untrusted input that
- * snapshots brought.
+ * fuzz_snapshot.c - libFuzzer harness for the snapshot parser, the control
+ * socket's JSON parser and the batch of network frames a migration target
+ * reads, the readers of untrusted input that snapshots brought.
  *
- * An input starting with '{' is a control request; anything else is the
- * beginning of a snapshot file.  The file's size is taken from its header
+ * An input starting with '{' is a control request; one starting with 'F' is
+ * followed by a frames batch, which must either be refused with a reason or
+ * hand out frames that, encoded again, give back exactly the input; anything
+ * else is the beginning of a snapshot file.  The file's size is taken from its header
  * when it has one, so small inputs reach the section parser instead of
  * stopping at the truncation check.  Whatever the input, the parser must
  * refuse it with a reason or hand out sections and extents that lie inside
@@ -21,6 +23,7 @@
 
 #include "crc32c.h"
 #include "jsonl.h"
+#include "mig_frames.h"
 #include "snapfile.h"
 
 static uint64_t get64(const uint8_t *p)
@@ -69,10 +72,42 @@ static void check_json(const uint8_t *data, size_t size)
 	}
 }
 
+struct frames_check {
+	const uint8_t *start, *end;
+	struct mig_frames again;
+};
+
+static int reencode(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct frames_check *c = ctx;
+	if (frame < c->start || frame + len > c->end || mig_frames_add(&c->again, frame, len))
+		abort();
+	return 0;
+}
+
+static void check_frames(const uint8_t *data, size_t size)
+{
+	static uint8_t again[MIG_FRAMES_BYTES];
+	struct frames_check c = {.start = data, .end = data + size};
+	mig_frames_start(&c.again, again);
+	char why[200] = "";
+	if (mig_frames_decode(data, size, reencode, &c, why, sizeof(why)) != 0) {
+		if (!why[0] || strchr(why, '\n') || c.again.count)
+			abort();
+		return;
+	}
+	if (c.again.len != size || memcmp(again, data, size))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 0 && data[0] == '{') {
 		check_json(data, size);
+		return 0;
+	}
+	if (size > 0 && data[0] == 'F') {
+		check_frames(data + 1, size - 1);
 		return 0;
 	}
 	uint8_t *copy = NULL;

@@ -285,9 +285,9 @@ static void op_migrate(struct control *c, const char *to, char *out, size_t outl
 	pthread_mutex_unlock(&c->lock);
 	snprintf(out, outlen,
 	         "{\"ok\":true,\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"bytes\":%llu,"
-	         "\"pages\":%llu,\"rounds\":%u}",
+	         "\"pages\":%llu,\"rounds\":%u,\"frames\":%u}",
 	         res.downtime_ms, res.total_ms, (unsigned long long)res.bytes,
-	         (unsigned long long)res.pages, res.rounds);
+	         (unsigned long long)res.pages, res.rounds, res.frames);
 }
 
 static void op_snapshot(struct control *c, const char *path, int stop, char *out, size_t outlen)

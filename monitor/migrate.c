@@ -13,14 +13,17 @@
  *          format, u32 0, u64 guest memory size, u64 0
  *   PAGES  u64 gpa, u32 npages (1..256), u32 0, the pages' bytes
  *   STATE  the snapshot prefix
+ *   FRAMES the network frames that reached the source's TAP while the VM
+ *          was paused (mig_frames.h), sent after READY
  * Target to source, one text line each: "OK" after HELLO, "READY" after
  * STATE once the VM is built, or "ERR reason" at any point, after which it
- * closes.  Source to target after READY: "GO".  Only then does the target
- * run the VM, and it answers "RUNNING"; only on that does the source end
- * its own.  A stream that breaks before GO leaves the source running and
- * the target gone.  One that breaks after GO but before RUNNING arrives
- * leaves the source unable to know whether the target has the VM: it
- * keeps it paused (never lost, never running twice) and says so.
+ * closes.  Source to target after READY: FRAMES, then "GO".  Only then
+ * does the target put the frames in the guest's receive ring and run the
+ * VM, and it answers "RUNNING"; only on that does the source end its own.
+ * A stream that breaks before GO leaves the source running and the target
+ * gone.  One that breaks after GO but before RUNNING arrives leaves the
+ * source unable to know whether the target has the VM: it keeps it paused
+ * (never lost, never running twice) and says so.
  *
  * The source copies memory while the guest runs: the first round sends
  * every page that may hold data, later rounds the pages KVM's dirty log
@@ -52,14 +55,16 @@
 
 #include "crc32c.h"
 #include "hedge_abi.h"
+#include "mig_frames.h"
 #include "snapshot.h"
 #include "status.h"
 
 #define MIG_MAGIC     "HEDGEMIG"
-#define MIG_PROTOCOL  2u /* 2: the target confirms GO with RUNNING */
+#define MIG_PROTOCOL  3u /* 2: the target confirms GO with RUNNING; 3: FRAMES */
 #define MIG_HELLO     1u
 #define MIG_PAGES     2u
 #define MIG_STATE     3u
+#define MIG_FRAMES    4u
 #define FRAME_HEADER  16u
 #define HELLO_SIZE    40u
 #define PAGES_HEADER  16u
@@ -241,6 +246,7 @@ struct source {
 	uint8_t *copy;      /* one run of pages, copied out before it is checksummed */
 	int logging;        /* the memory slot logs dirty pages */
 	uint64_t bytes, pages_sent;
+	uint8_t *frames_buf; /* MIG_FRAMES_BYTES */
 	char *err;
 	size_t errlen;
 };
@@ -487,6 +493,33 @@ static int drain(struct source *s)
 }
 
 /*
+ * Takes what reached the TAP while the VM was paused (the guest's traffic
+ * still arrives here until the target announces it) into b, which holds
+ * MIG_FRAMES_BYTES; the vCPU is parked, so nothing else reads the TAP now.
+ * Frames past what the guest's receive ring holds would be dropped there
+ * anyway, so they stay in the TAP and are lost with it.
+ */
+static void take_frames(struct source *s, struct mig_frames *b)
+{
+	struct net_dev *net = s->vm->net;
+	static uint8_t frame[HEDGE_NET_FRAME_MAX];
+	while (net && net->tap_fd >= 0 && b->count < MIG_FRAMES_MAX) {
+		ssize_t n = net_take(net, frame, sizeof(frame));
+		if (n <= 0)
+			break;
+		mig_frames_add(b, frame, (size_t)n);
+	}
+}
+
+/* Puts the frames taken back into this VM's own receive ring, when it resumes here. */
+static int give_back(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct net_dev *net = ctx;
+	char err[160];
+	return net_deliver(net, frame, len, err, sizeof(err)) < 0;
+}
+
+/*
  * Copies memory while the guest runs, round after round, each round the
  * pages written since the previous one, until the rest can go in a short
  * paused round: when few pages are left, or when sending them at the rate
@@ -574,9 +607,20 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	if (expect_line(s, "READY", 30000))
 		return -1;
 	uint64_t ready = host_monotonic_ns();
-	if (send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS))
+	struct mig_frames frames;
+	mig_frames_start(&frames, s->frames_buf);
+	take_frames(s, &frames);
+	if (send_frame(s->fd, MIG_FRAMES, frames.buf, frames.len, NULL, 0, &s->bytes) ||
+	    send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS)) {
+		int saved = errno;
+		/* Without GO the target never runs the VM: it goes on here, frames and all. */
+		char why[160];
+		if (s->vm->net)
+			mig_frames_decode(frames.buf, frames.len, give_back, s->vm->net, why,
+			                  sizeof(why));
 		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
-		               strerror(errno));
+		               strerror(saved));
+	}
 	/*
 	 * GO is out: from here the target may be running the VM.  Without its
 	 * RUNNING this side cannot tell, so it neither resumes nor ends.
@@ -598,6 +642,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	res->bytes = s->bytes;
 	res->pages = s->pages_sent;
 	res->rounds = rounds;
+	res->frames = frames.count;
 	return 0;
 }
 
@@ -615,8 +660,9 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	s.log = calloc(words, 8);
 	s.sent_crc = calloc(s.pages, sizeof(uint32_t));
 	s.copy = malloc((size_t)SNAP_EXTENT_PAGES * PAGE);
+	s.frames_buf = malloc(MIG_FRAMES_BYTES);
 	int rc = -1, paused = 0;
-	if (!s.sent || !s.pending || !s.log || !s.sent_crc || !s.copy) {
+	if (!s.sent || !s.pending || !s.log || !s.sent_crc || !s.copy || !s.frames_buf) {
 		set_err(err, errlen, "out of memory");
 	} else {
 		s.fd = connect_target(to, err, errlen);
@@ -634,6 +680,7 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	free(s.log);
 	free(s.sent_crc);
 	free(s.copy);
+	free(s.frames_buf);
 	return rc;
 }
 
@@ -834,14 +881,72 @@ int migrate_receive(int fd, struct vm *vm, uint64_t want_mem, unsigned timeout_s
 	}
 }
 
-int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen)
+/* The FRAMES message: read whole and checked before anything is delivered. */
+static int recv_frames(int fd, uint8_t **batch, size_t *batch_len, char *err, size_t errlen)
 {
-	(void)timeout_s;
-	char line[LINE_MAX_LEN + 1];
-	if (send_all(fd, "READY\n", 6, 0, IO_TIMEOUT_MS) ||
-	    recv_line(fd, line, sizeof(line), IO_TIMEOUT_MS))
+	uint8_t h[FRAME_HEADER];
+	uint32_t type, crc;
+	uint64_t len;
+	if (recv_header(fd, IO_TIMEOUT_MS, &type, &crc, &len, h))
 		return broken(err, errlen);
+	if (type != MIG_FRAMES || len > MIG_FRAMES_BYTES)
+		return bad(err, errlen, "no network frames after the state");
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf) {
+		set_err(err, errlen, "out of memory");
+		return ST_INTERNAL;
+	}
+	char why[200];
+	if (recv_all(fd, buf, len, IO_TIMEOUT_MS)) {
+		free(buf);
+		return broken(err, errlen);
+	}
+	int rc = 0;
+	if (crc32c(crc32c(0, h, FRAME_HEADER), buf, len) != crc)
+		rc = bad(err, errlen, "checksum mismatch in the network frames");
+	else if (mig_frames_decode(buf, len, NULL, NULL, why, sizeof(why)))
+		rc = bad(err, errlen, why);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*batch = buf;
+	*batch_len = len;
+	return 0;
+}
+
+struct delivery {
+	struct net_dev *net;
+	unsigned delivered;
+	char err[200];
+};
+
+static int deliver(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct delivery *d = ctx;
+	int rc = net_deliver(d->net, frame, len, d->err, sizeof(d->err));
+	if (rc > 0)
+		d->delivered++;
+	return rc < 0;
+}
+
+int migrate_commit(int fd, struct net_dev *net, unsigned *frames, char *err, size_t errlen)
+{
+	char line[LINE_MAX_LEN + 1];
+	uint8_t *batch = NULL;
+	size_t batch_len = 0;
+	*frames = 0;
+	if (send_all(fd, "READY\n", 6, 0, IO_TIMEOUT_MS))
+		return broken(err, errlen);
+	int rc = recv_frames(fd, &batch, &batch_len, err, errlen);
+	if (rc)
+		return rc;
+	if (recv_line(fd, line, sizeof(line), IO_TIMEOUT_MS)) {
+		free(batch);
+		return broken(err, errlen);
+	}
 	if (strcmp(line, "GO") != 0) {
+		free(batch);
 		set_err(err, errlen, "the source did not confirm the migration");
 		return ST_NO_MIGRATION;
 	}
@@ -850,6 +955,15 @@ int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen)
 	 * misses it keeps its copy paused rather than running it.
 	 */
 	send_all(fd, "RUNNING\n", 8, 0, 1000);
+	/*
+	 * A guest that corrupted its receive ring gets nothing here; the
+	 * monitor ends it at its next look at the ring, as it would have anyway.
+	 */
+	struct delivery d = {.net = net};
+	if (net)
+		mig_frames_decode(batch, batch_len, deliver, &d, d.err, sizeof(d.err));
+	free(batch);
+	*frames = d.delivered;
 	return 0;
 }
 

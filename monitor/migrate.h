@@ -34,6 +34,7 @@ struct migrate_result {
 	uint64_t bytes;     /* everything sent */
 	uint64_t pages;     /* guest pages sent, counting resends */
 	unsigned rounds;    /* copy rounds, the final stop-and-copy one included */
+	unsigned frames;    /* network frames that arrived while paused, forwarded */
 };
 
 /*
@@ -58,13 +59,15 @@ int migrate_parse_addr(const char *spec, uint32_t *ip, uint16_t *port);
  * timeout_s for one connection; migrate_receive reads the stream into
  * vm->mem (which it maps) and f (the state, as if read from a snapshot
  * file; close it with snap_file_close); migrate_commit tells the source the
- * VM is ready and waits for its go-ahead.  Each returns 0 or an exit status
- * with a reason in err; after a failure, migrate_refuse sends the reason.
+ * VM is ready, waits for its go-ahead and puts the frames that reached the
+ * source meanwhile into the guest's receive ring on net (NULL: none; their
+ * number in *frames).  Each returns 0 or an exit status with a reason in
+ * err; after a failure before the go-ahead, migrate_refuse sends the reason.
  */
 int migrate_accept(const char *spec, unsigned timeout_s, int *fd, char *err, size_t errlen);
 int migrate_receive(int fd, struct vm *vm, uint64_t want_mem, unsigned timeout_s,
                     struct snap_file *f, char *err, size_t errlen);
-int migrate_commit(int fd, unsigned timeout_s, char *err, size_t errlen);
+int migrate_commit(int fd, struct net_dev *net, unsigned *frames, char *err, size_t errlen);
 void migrate_refuse(int fd, const char *reason);
 
 /* Broadcasts a gratuitous ARP for the guest's address on its TAP, so peers relearn it. */

@@ -190,17 +190,26 @@ static int pump_tx(struct net_dev *dev, char *err, size_t errlen)
 	return 0;
 }
 
+/* Checks rx's indices; -1 with a reason if the guest corrupted them. */
+static int rx_indices(struct net_dev *dev, uint32_t *head, uint32_t *tail, char *err, size_t errlen)
+{
+	*head = dev->rx->head;
+	*tail = __atomic_load_n(&dev->rx->tail, __ATOMIC_ACQUIRE);
+	if (*head - *tail > HEDGE_NET_SLOTS) {
+		snprintf(err, errlen, "net: guest rx ring is corrupt (head %u, tail %u)", *head,
+		         *tail);
+		return -1;
+	}
+	return 0;
+}
+
 /* Moves waiting TAP frames into rx until it is full or the TAP is empty. */
 static int pump_rx(struct net_dev *dev, char *err, size_t errlen)
 {
 	struct hedge_net_ring *rx = dev->rx;
-	uint32_t head = rx->head;
-	uint32_t tail = __atomic_load_n(&rx->tail, __ATOMIC_ACQUIRE);
-	if (head - tail > HEDGE_NET_SLOTS) {
-		snprintf(err, errlen, "net: guest rx ring is corrupt (head %u, tail %u)", head,
-		         tail);
+	uint32_t head, tail;
+	if (rx_indices(dev, &head, &tail, err, errlen))
 		return -1;
-	}
 	while (head - tail < HEDGE_NET_SLOTS) {
 		struct hedge_net_slot *slot = &rx->slots[head % HEDGE_NET_SLOTS];
 		ssize_t n = read(dev->tap_fd, slot->data, sizeof(slot->data));
@@ -218,6 +227,39 @@ static int pump_rx(struct net_dev *dev, char *err, size_t errlen)
 	}
 	__atomic_store_n(&rx->head, head, __ATOMIC_RELEASE);
 	return 0;
+}
+
+ssize_t net_take(struct net_dev *dev, uint8_t *buf, size_t cap)
+{
+	for (;;) {
+		ssize_t n = read(dev->tap_fd, buf, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		if ((size_t)n >= ETH_HEADER && (size_t)n <= HEDGE_NET_FRAME_MAX)
+			return n;
+		dev->rx_dropped++;
+	}
+}
+
+int net_deliver(struct net_dev *dev, const uint8_t *frame, size_t len, char *err, size_t errlen)
+{
+	uint32_t head, tail;
+	if (!dev->rx)
+		return 0;
+	if (rx_indices(dev, &head, &tail, err, errlen))
+		return -1;
+	if (head - tail >= HEDGE_NET_SLOTS || len < ETH_HEADER || len > HEDGE_NET_FRAME_MAX) {
+		dev->rx_dropped++;
+		return 0;
+	}
+	struct hedge_net_slot *slot = &dev->rx->slots[head % HEDGE_NET_SLOTS];
+	memcpy(slot->data, frame, len);
+	__atomic_store_n(&slot->len, (uint32_t)len, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->rx->head, head + 1, __ATOMIC_RELEASE);
+	dev->rx_frames++;
+	return 1;
 }
 
 int net_pump(struct net_dev *dev, char *err, size_t errlen)

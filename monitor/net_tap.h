@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hedge_abi.h"
 
@@ -33,6 +34,18 @@ void net_close(struct net_dev *dev);
 /* Sends every frame queued on tx, then moves waiting TAP frames into rx. Returns -1
  * with a reason if the guest corrupted a ring index. */
 int net_pump(struct net_dev *dev, char *err, size_t errlen);
+/*
+ * Reads one waiting frame from the TAP into buf (at least HEDGE_NET_FRAME_MAX
+ * bytes), skipping runts and jumbo frames: its length, 0 if none waits, -1 on
+ * an error (errno).
+ */
+ssize_t net_take(struct net_dev *dev, uint8_t *buf, size_t cap);
+/*
+ * Puts one frame into rx as if it had come from the TAP: 1, or 0 if it was
+ * dropped (rx full or not set up, not a frame's length), or -1 with a reason
+ * if the guest corrupted rx's indices.
+ */
+int net_deliver(struct net_dev *dev, const uint8_t *frame, size_t len, char *err, size_t errlen);
 /* True if rx holds frames the guest has not taken. */
 int net_rx_pending(const struct net_dev *dev);
 

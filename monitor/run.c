@@ -285,7 +285,8 @@ static int incoming(const struct run_config *cfg, struct vm *vm, struct net_dev 
 		close(fd);
 		return fail(rc, cfg->incoming, err);
 	}
-	rc = migrate_commit(fd, cfg->incoming_timeout, err, sizeof(err));
+	unsigned frames;
+	rc = migrate_commit(fd, vm->net, &frames, err, sizeof(err));
 	close(fd);
 	if (rc)
 		return fail(rc, cfg->incoming, err);

@@ -196,20 +196,26 @@ counter_check() {
 	}' "$1"
 }
 
-# tcp_proxy PORT TO MODE: forwards one connection to 127.0.0.1:PORT on to
-# 127.0.0.1:TO (for 20 s at most), damaging a migration stream on the way;
-# TCP_PROXY_PID is its pid (the caller waits until PORT listens).  MODE
-# "flip" inverts one byte of guest memory (bytes 100000 and on are page
-# data); "cut-go" breaks both connections instead of passing on the source's
-# GO, "cut-running" instead of passing on the target's RUNNING; anything
-# else passes everything.
+# tcp_proxy PORT TO MODE [HOST [NS]]: forwards one connection to
+# 127.0.0.1:PORT (in network namespace NS if given) on to HOST:TO (HOST
+# defaults to 127.0.0.1; for 20 s at most), damaging or
+# delaying a migration stream on the way; TCP_PROXY_PID is its pid (the
+# caller waits until PORT listens).  MODE "flip" inverts one byte of guest
+# memory (bytes 100000 and on are page data); "cut-go" breaks both
+# connections instead of passing on the source's GO, "cut-running" instead of
+# passing on the target's RUNNING; "hold-ready:FILE" keeps the target's READY
+# (and whatever follows) from the source, with the source's VM paused, until
+# FILE exists, and creates FILE.held when it starts holding; anything else
+# passes everything.
 tcp_proxy() {
-	node -e '
-const net = require("net");
+	${5:+ip netns exec "$5"} node -e '
+const net = require("net"), fs = require("fs");
 const [port, to] = process.argv.slice(1, 3).map(Number), mode = process.argv[3];
+const host = process.argv[4] || "127.0.0.1";
+const hold = mode.startsWith("hold-ready:") ? mode.slice(11) : "";
 const srv = net.createServer((c) => {
-	const t = net.connect(to, "127.0.0.1");
-	let seen = 0, done = false, ready = false, said = "";
+	const t = net.connect(to, host);
+	let seen = 0, done = false, ready = false, said = "", held = null, ended = false;
 	const cut = () => { c.destroy(); t.destroy(); };
 	c.on("data", (d) => {
 		if (mode === "cut-go" && ready) return cut();
@@ -221,15 +227,28 @@ const srv = net.createServer((c) => {
 	t.on("data", (d) => {
 		if (mode === "cut-running" && ready) return cut();
 		said = (said + d.toString("latin1")).slice(-64);
+		if (hold && !ready && said.includes("READY\n")) {
+			held = [];
+			fs.writeFileSync(hold + ".held", "");
+			const poll = setInterval(() => {
+				if (!fs.existsSync(hold)) return;
+				clearInterval(poll);
+				for (const h of held) c.write(h);
+				held = null;
+				if (ended) c.end();
+			}, 2);
+		}
 		ready = ready || said.includes("READY\n");
-		c.write(d);
+		if (held) held.push(d);
+		else c.write(d);
 	});
-	c.on("end", () => t.end()); t.on("end", () => c.end());
+	c.on("end", () => t.end());
+	t.on("end", () => { if (held) ended = true; else c.end(); });
 	c.on("error", () => t.destroy()); t.on("error", () => c.destroy());
 	srv.close();
 });
 srv.listen(port, "127.0.0.1");
 setTimeout(() => process.exit(0), 20000);
-' "$1" "$2" "$3" &
+' "$1" "$2" "$3" "${4:-}" &
 	TCP_PROXY_PID=$!
 }

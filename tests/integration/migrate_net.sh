@@ -175,6 +175,84 @@ setTimeout(() => fail("timed out after " + n + " answers"), 60000).unref();
 ' "$MN_GUEST" 8080 "$2" "$3" >"$4" 2>&1 </dev/null
 }
 
+# mn_udp NS MODE: a client of net_busy's UDP echo on the guest's port 9000.
+# "warm": one datagram, answered within a second (the namespace then knows
+# the guest's MAC).  "burst": five different datagrams, "sent" once they are
+# out, then "echo X" for each that comes back; exits 0 once all five did,
+# 1 after 30 s.
+mn_udp() {
+	timeout -k 5 60 ip netns exec "$1" node -e '
+const dgram = require("dgram");
+const [host, mode] = process.argv.slice(1);
+const n = mode === "warm" ? 1 : 5, got = new Set(), s = dgram.createSocket("udp4");
+s.on("message", (m) => {
+	const text = m.toString();
+	if (!got.has(text)) console.log("echo " + text);
+	got.add(text);
+	if (got.size === n) process.exit(0);
+});
+let out = 0;
+for (let i = 0; i < n; i++)
+	s.send(`datagram ${i} from ${process.pid}`, 9000, host, () => { if (++out === n) console.log("sent"); });
+setTimeout(() => { console.log(`got ${got.size} of ${n}`); process.exit(1); }, mode === "warm" ? 1000 : 30000);
+' "$MN_GUEST" "$2" </dev/null
+}
+
+# mn_tap_queued NS: frames the kernel has queued to the guest's TAP so far
+# (its qdisc's count; the link's own TX count grows only when they are read).
+mn_tap_queued() {
+	ip netns exec "$1" tc -s qdisc show dev htap0 | awk '/Sent/ { print $4; exit }'
+}
+
+mn_tap_queued_since() {
+	[ "$(mn_tap_queued "$1")" -ge $(($2 + $3)) ]
+}
+
+# The window in which the source's VM is paused is held open by a proxy that
+# keeps the target's READY back, so the datagrams certainly arrive at the
+# source while nobody there reads them: without forwarding they are lost.
+# mn_paused_frames_case TAG HEDGE: with monitors HEDGE.
+mn_paused_frames_case() {
+	local src=$MN/u0.sock srcpid mpid upid pport queued
+	MN_HEDGE=$2
+	t_begin "$1: datagrams that reach the source while its VM is paused are answered from the target"
+	rm -f "$src" "$MN/release" "$MN/release.held"
+	timeout -k 5 120 "$MN_HEDGE" run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
+		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_busy.hvt 9000 0 \
+		>"$MN/u0.out" 2>"$MN/u0.out.err" </dev/null &
+	srcpid=$!
+	MN_PIDS+=("$srcpid")
+	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo: $(cat "$MN/u0.out.err")"
+	mn_target "$MN_D" "$MN/u1.sock" "$MN/u1.out" --net tap:htap0
+	MN_PORT=$((MN_PORT + 1))
+	pport=$MN_PORT
+	tcp_proxy "$pport" "${MN_TO##*:}" "hold-ready:$MN/release" "$MN_NET.2" "$MN_S"
+	MN_PIDS+=("$TCP_PROXY_PID")
+	t_wait mn_listening "$MN_S" "$pport" || t_fail "the proxy never listened"
+	build/hedge vm migrate --api-sock "$src" --to "tcp:127.0.0.1:$pport" --json \
+		>"$MN/mig.json" 2>"$MN/mig.err" &
+	mpid=$!
+	t_wait test -e "$MN/release.held" || t_fail "the target never said READY: $(cat "$MN/mig.err")"
+	queued=$(mn_tap_queued "$MN_S")
+	mn_udp "$MN_S" burst >"$MN/udp.out" 2>&1 &
+	upid=$!
+	t_wait grep -q sent "$MN/udp.out" || t_fail "the datagrams were not sent"
+	t_wait mn_tap_queued_since "$MN_S" "$queued" 5 || t_fail "the datagrams never reached the TAP"
+	touch "$MN/release"
+	wait "$mpid" || t_fail "the migration failed: $(cat "$MN/mig.err")"
+	cp "$MN/mig.json" "$T_OUT"
+	cp "$MN/u0.out.err" "$T_ERR"
+	expect_stdout '"ok":true'
+	grep -Eq '"frames":([5-9]|[1-9][0-9]+)[,}]' "$T_OUT" || t_fail "fewer than 5 frames forwarded"
+	wait "$upid" || t_fail "the client missed echoes: $(tail -n 1 "$MN/udp.out")"
+	[ "$(grep -c '^echo datagram' "$MN/udp.out")" = 5 ] || t_fail "expected 5 echoes"
+	wait "$srcpid" || t_fail "the source did not end after the migration"
+	kill -0 "$MN_TPID" 2>/dev/null || t_fail "the target is gone: $(cat "$MN/u1.out.err")"
+	mn_stop
+	MN_HEDGE=build/hedge
+	t_end
+}
+
 # mn_fdb_port NS: the bridge port the guest's MAC is learned on, if any.
 mn_fdb_port() {
 	bridge -n "$1" fdb show br hbr0 | awk -v mac="$MN_MAC" '$1 == mac && $2 == "dev" { print $3; exit }'
@@ -256,6 +334,8 @@ else
 	mn_setup || t_fail "could not build the namespaces"
 	t_end
 	mn_counter_case 50 2000
+	mn_paused_frames_case release build/hedge
+	mn_paused_frames_case asan build/asan/hedge
 	mn_http_cases release build/hedge
 	mn_http_cases asan build/asan/hedge
 	mn_cleanup

@@ -1,6 +1,7 @@
 /*
  * test_snapshot.c - unit tests of the snapshot file format (snapfile.c), its
- * checksum (crc32c.c) and the control socket's JSON (jsonl.c).
+ * checksum (crc32c.c), the control socket's JSON (jsonl.c) and the batch of
+ * network frames a migration forwards (mig_frames.c).
  *
  * A snapshot is untrusted input, so beyond the round trip these tests damage
  * one written by the real writer in every way they can think of - every bit
@@ -22,6 +23,7 @@
 #include "crc32c.h"
 #include "hedge_abi.h"
 #include "jsonl.h"
+#include "mig_frames.h"
 #include "snapfile.h"
 
 #define MEM_SIZE (4ull << 20)
@@ -721,6 +723,106 @@ static void test_json(void)
 	CHECK(small[0] == '"' && small[strlen(small) - 1] == '"');
 }
 
+/* ---- migration's network frames ---- */
+
+struct seen_frames {
+	unsigned n;
+	size_t bytes;
+	uint8_t first[HEDGE_NET_FRAME_MAX];
+	size_t first_len;
+	int stop_at;
+};
+
+static int record_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct seen_frames *s = ctx;
+	if (s->n == 0) {
+		memcpy(s->first, frame, len);
+		s->first_len = len;
+	}
+	s->n++;
+	s->bytes += len;
+	return s->stop_at && (int)s->n == s->stop_at ? 7 : 0;
+}
+
+static void test_mig_frames(void)
+{
+	static uint8_t buf[MIG_FRAMES_BYTES], frame[HEDGE_NET_FRAME_MAX];
+	struct mig_frames b;
+	char why[200];
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 7 + 1);
+
+	/* Empty, then one of each extreme length, then full. */
+	mig_frames_start(&b, buf);
+	struct seen_frames seen = {0};
+	CHECK(b.len == 4 &&
+	      mig_frames_decode(b.buf, b.len, record_frame, &seen, why, sizeof(why)) == 0);
+	CHECK(seen.n == 0);
+	CHECK(mig_frames_add(&b, frame, 13) == -1);
+	CHECK(mig_frames_add(&b, frame, HEDGE_NET_FRAME_MAX + 1) == -1);
+	CHECK(mig_frames_add(&b, frame, 14) == 0);
+	CHECK(mig_frames_add(&b, frame, HEDGE_NET_FRAME_MAX) == 0);
+	CHECK(mig_frames_decode(b.buf, b.len, record_frame, &seen, why, sizeof(why)) == 0);
+	CHECK(seen.n == 2 && seen.bytes == 14 + HEDGE_NET_FRAME_MAX);
+	CHECK(seen.first_len == 14 && memcmp(seen.first, frame, 14) == 0);
+	while (mig_frames_add(&b, frame, HEDGE_NET_FRAME_MAX) == 0)
+		;
+	CHECK(b.count == MIG_FRAMES_MAX && b.len <= MIG_FRAMES_BYTES);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(mig_frames_decode(b.buf, b.len, record_frame, &seen, why, sizeof(why)) == 0);
+	CHECK(seen.n == MIG_FRAMES_MAX);
+
+	/* A callback's non-zero result stops the walk and is returned. */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_at = 3;
+	CHECK(mig_frames_decode(b.buf, b.len, record_frame, &seen, why, sizeof(why)) == 7);
+	CHECK(seen.n == 3);
+
+	/* Damaged batches: refused with a reason, and nothing is handed out. */
+	mig_frames_start(&b, buf);
+	mig_frames_add(&b, frame, 60);
+	mig_frames_add(&b, frame, 100);
+	size_t good = b.len;
+	uint8_t copy[256];
+	struct {
+		const char *what, *reason;
+		size_t at;
+		uint32_t value;
+		size_t len;
+	} bad[] = {
+	    {"count too high", "more than", 0, MIG_FRAMES_MAX + 1, 0},
+	    {"count one more", "ends inside frame 2", 0, 3, 0},
+	    {"count one less", "bytes after the last frame", 0, 1, 0},
+	    {"runt", "frame 0 has length 13", 4, 13, 0},
+	    {"jumbo", "frame 1 has length", 68, HEDGE_NET_FRAME_MAX + 1, 0},
+	    {"length past the end", "ends inside frame 1", 68, 101, 0},
+	    {"huge length", "frame 0 has length", 4, 0xffffffffu, 0},
+	    {"truncated inside a frame", "ends inside frame 1", 0, 2, good - 1},
+	    {"truncated inside a length", "ends inside frame 1", 0, 2, 70},
+	    {"shorter than the count", "shorter than its count", 0, 2, 3},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(copy, buf, good);
+		if (bad[i].at || bad[i].value != 2)
+			memcpy(copy + bad[i].at, &bad[i].value, 4);
+		memset(&seen, 0, sizeof(seen));
+		why[0] = '\0';
+		size_t len = bad[i].len ? bad[i].len : good;
+		int rc = mig_frames_decode(copy, len, record_frame, &seen, why, sizeof(why));
+		if (rc != -1 || seen.n != 0)
+			printf("    case: %s\n", bad[i].what);
+		CHECK(rc == -1 && seen.n == 0);
+		CHECK_CONTAINS(why, bad[i].reason);
+		CHECK(!strchr(why, '\n'));
+	}
+	uint8_t extra[300];
+	memcpy(extra, buf, good);
+	extra[good] = 0;
+	CHECK(mig_frames_decode(extra, good + 1, NULL, NULL, why, sizeof(why)) == -1);
+	CHECK_CONTAINS(why, "1 bytes after the last frame");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -744,6 +846,7 @@ int main(void)
 	    {"unknown sections: refused unless optional", test_unknown_sections},
 	    {"a failed write leaves the old snapshot alone", test_write_failure_keeps_old_file},
 	    {"control JSON: strict parsing and quoting", test_json},
+	    {"migration's network frames: round trip, limits, damage refused", test_mig_frames},
 	};
 	int status = run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 	char cmd[300];
