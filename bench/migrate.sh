@@ -6,8 +6,10 @@
 # each: the monitor's downtime (vCPU parked to the target's READY), the
 # longest gap between answers seen by a UDP probe polling the guest every
 # millisecond from the source's namespace, total time, bytes sent and copy
-# rounds (medians of RUNS).  Then snapshot size and restore time (start of
-# hedge to the guest's first instruction) for the same guests, and the
+# rounds (medians of RUNS), how many probes went unanswered and how many
+# frames the source forwarded.  Then the longest stall a keep-alive HTTP
+# connection sees when net_http migrates under it; snapshot size and restore
+# time (start of hedge to the guest's first instruction) for the same guests, and the
 # figures the papers give for MirageManager and Podman+CRIU, which cannot
 # run here.  Needs root (namespaces).  Not a test.
 #   bench/migrate.sh [RUNS (default 3)] [BUSY_MIB (default 16)]
@@ -15,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 BUSY=${2:-16}
-H=build/hedge
+H=${HEDGE_BIN:-build/hedge} # another build to compare: HEDGE_BIN=path
 IMG=build/examples/net_busy.hvt
 PROBE=build/bench/udp_probe
 S=hbS$$
@@ -29,17 +31,22 @@ PORT=7000
 TMP=$(mktemp -d /tmp/hedge-bench-mig.XXXXXX)
 PIDS=()
 
-make -s build/hedge "$IMG" || exit 1
+make -s build/hedge "$IMG" build/examples/net_http.hvt || exit 1
 mkdir -p build/bench
 gcc -O2 -Wall -Wextra -Werror -o "$PROBE" bench/udp_probe.c || exit 1
 
-cleanup() {
+# cleanup_pids: ends what this script started and still runs.
+cleanup_pids() {
 	local p
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	PIDS=()
+}
+
+cleanup() {
+	cleanup_pids
 	ip netns del "$S" 2>/dev/null
 	ip netns del "$D" 2>/dev/null
 	rm -rf "$TMP" "$T_TMP"
@@ -85,7 +92,7 @@ migrate_once() {
 		--incoming-timeout 60 2>"$TMP/dst.err" &
 	local tpid=$!
 	PIDS+=("$tpid")
-	wait_for listening "$D" "$PORT" || { echo "target did not listen"; return 1; }
+	wait_for listening "$D" "$PORT" || { echo "target did not listen"; cleanup_pids; return 1; }
 	ip netns exec "$S" "$PROBE" "$GUEST" "$UDP" >"$TMP/probe" &
 	local ppid=$!
 	PIDS+=("$ppid")
@@ -109,6 +116,48 @@ migrate_once() {
 	echo "$res $(cat "$TMP/probe") base_gap=$(field "$base" max_gap_ms)" >>"$TMP/rows"
 }
 
+# tcp_once: net_http in SRC with a keep-alive client in SRC sending a request
+# each millisecond, migrated to DST; appends the client's longest gap and
+# the frames forwarded.
+tcp_once() {
+	rm -f "$TMP/src.sock" "$TMP/moved"
+	"$H" run --netns "$S" --net tap:htap0 --ip "$GUEST/24" --api-sock "$TMP/src.sock" \
+		build/examples/net_http.hvt 8080 >"$TMP/http.out" 2>"$TMP/src.err" &
+	GPID=$!
+	PIDS+=("$GPID")
+	if ! wait_log "$TMP/http.out" "listening on" "$GPID" 10; then
+		echo "net_http did not start: $(cat "$TMP/src.err")"
+		cleanup_pids
+		return 1
+	fi
+	keepalive_client "$S" "$GUEST" 8080 "$TMP/moved" 200 >"$TMP/client" 2>&1 &
+	local cpid=$! res
+	PIDS+=("$cpid")
+	if ! wait_for grep -q ready "$TMP/client"; then
+		echo "no answers: $(cat "$TMP/client")"
+		cleanup_pids
+		return 1
+	fi
+	PORT=$((PORT + 1))
+	"$H" run --quiet --netns "$D" --net tap:htap0 --incoming "tcp:$NET.2:$PORT" \
+		--incoming-timeout 60 2>"$TMP/dst.err" &
+	local tpid=$!
+	PIDS+=("$tpid")
+	if ! wait_for listening "$D" "$PORT"; then
+		echo "target did not listen"
+		cleanup_pids
+		return 1
+	fi
+	res=$("$H" vm migrate --api-sock "$TMP/src.sock" --to "tcp:$NET.2:$PORT" --json --timeout 120)
+	wait "$GPID"
+	touch "$TMP/moved"
+	wait "$cpid" || { echo "client failed: $(cat "$TMP/client")"; }
+	kill "$tpid"
+	wait "$tpid" 2>/dev/null
+	PIDS=()
+	echo "$res gap=$(sed -n 's/.*longest gap \([0-9]*\) ms.*/\1/p' "$TMP/client")" >>"$TMP/tcp"
+}
+
 # snapshot_once MEM MIB: snapshot of a running guest, then its restore.
 snapshot_once() {
 	start_guest "$1" "$2" 1500 || { echo "guest did not start"; return 1; }
@@ -127,7 +176,7 @@ setup || { echo "cannot build the namespaces (root needed)"; exit 1; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "runs: $RUNS per cell; busy guest rewrites $BUSY MiB; probe: one UDP datagram per ms from the source's namespace"
 echo
-printf '%-5s %-5s %-9s | %10s %12s %10s %12s %7s | %9s | %s\n' guest mem link downtime "probe gap" total "bytes sent" rounds "MM/hedge" "probe gap w/o migration"
+printf '%-5s %-5s %-9s | %10s %12s %10s %12s %7s %5s %5s | %9s | %s\n' guest mem link downtime "probe gap" total "bytes sent" rounds lost fwd "MM/hedge" "probe gap w/o migration"
 for link in unlimited 100mbit; do
 	tc -n "$S" qdisc del dev hvs root 2>/dev/null
 	[ "$link" = 100mbit ] && tc -n "$S" qdisc add dev hvs root tbf rate 100mbit burst 32kbit latency 50ms
@@ -139,8 +188,10 @@ for link in unlimited 100mbit; do
 			for ((r = 0; r < RUNS; r++)); do migrate_once "$mem" "$mib"; done
 			col() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$TMP/rows" | median; }
 			down=$(col downtime_ms)
-			printf '%-5s %-5s %-9s | %7s ms %9s ms %7s ms %12s %7s | %8sx | %s ms\n' "$kind" "$mem" "$link" \
-				"$down" "$(col max_gap_ms)" "$(col total_ms)" "$(col bytes)" "$(col rounds)" \
+			lost=$(awk '{ s = a = 0; if (match($0, /"sent":[0-9]+/)) s = substr($0, RSTART + 7, RLENGTH - 7);
+				if (match($0, /"answered":[0-9]+/)) a = substr($0, RSTART + 11, RLENGTH - 11); print s - a }' "$TMP/rows" | median)
+			printf '%-5s %-5s %-9s | %7s ms %9s ms %7s ms %12s %7s %5s %5s | %8sx | %s ms\n' "$kind" "$mem" "$link" \
+				"$down" "$(col max_gap_ms)" "$(col total_ms)" "$(col bytes)" "$(col rounds)" "$lost" "$(col frames)" \
 				"$(awk -v d="$down" 'BEGIN { if (d <= 0) print "-"; else if (330 / d >= 10) printf "%.0f", 330 / d; else printf "%.2f", 330 / d }')" \
 				"$(sed -n 's/.*base_gap=\([0-9.]*\).*/\1/p' "$TMP/rows" | median)"
 			cat "$TMP/rows" >>"$TMP/all-rows"
@@ -148,6 +199,14 @@ for link in unlimited 100mbit; do
 	done
 done
 tc -n "$S" qdisc del dev hvs root 2>/dev/null
+echo "lost: probes sent minus answered (the last one or two are still in flight when the probe stops); fwd: frames forwarded"
+
+echo
+: >"$TMP/tcp"
+for ((r = 0; r < RUNS; r++)); do tcp_once; done
+echo "keep-alive HTTP across migration (net_http 64M, unlimited link, a request per ms): longest gap between answers" \
+	"$(sed -n 's/.*gap=\([0-9]*\).*/\1/p' "$TMP/tcp" | median) ms (median of $RUNS; all: $(sed -n 's/.*gap=\([0-9]*\).*/\1/p' "$TMP/tcp" | tr '\n' ' ')ms)," \
+	"frames forwarded: $(sed -n 's/.*"frames":\([0-9]*\).*/\1/p' "$TMP/tcp" | tr '\n' ' ')"
 
 echo
 printf '%-5s %-5s | %14s %14s %12s %16s\n' guest mem "snapshot bytes" "file (apparent)" "VM paused" "restore to 1st insn"

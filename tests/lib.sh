@@ -196,6 +196,60 @@ counter_check() {
 	}' "$1"
 }
 
+# keepalive_client NS HOST PORT FLAG AFTER: one keep-alive connection from
+# namespace NS to the HTTP server of examples/c/net_http.c at HOST:PORT, a
+# request each millisecond; every answer must be the server's greeting on
+# the same socket (same local port, never closed).  Once file FLAG exists it
+# sends AFTER more and ends; it prints "ready" after 20 answers and at the
+# end "ok: N answers ... longest gap G ms".  Exits 1 on anything wrong.
+keepalive_client() {
+	timeout -k 5 90 ip netns exec "$1" node -e '
+const net = require("net"), fs = require("fs");
+const [host, port, flag, after] = process.argv.slice(1);
+const want = "Hello from a hedge unikernel!\n";
+const fail = (m) => { console.log("FAIL " + m); process.exit(1); };
+const sock = net.connect(+port, host);
+let buf = "", n = 0, nAfter = -1, localPort = 0, last = 0, maxGap = 0, done = false;
+const send = () => sock.write(`GET /r${n} HTTP/1.1\r\nHost: guest\r\n\r\n`);
+sock.setNoDelay(true);
+sock.on("connect", () => { localPort = sock.localPort; last = Date.now(); send(); });
+sock.on("data", (d) => {
+	buf += d.toString("latin1");
+	for (;;) {
+		const end = buf.indexOf("\r\n\r\n");
+		if (end < 0) return;
+		const head = buf.slice(0, end), m = /\r\nContent-Length: (\d+)/i.exec(head);
+		if (!m) fail("answer " + n + " has no Content-Length: " + JSON.stringify(head));
+		if (buf.length < end + 4 + +m[1]) return;
+		const body = buf.slice(end + 4, end + 4 + +m[1]);
+		buf = buf.slice(end + 4 + +m[1]);
+		if (!head.startsWith("HTTP/1.1 200 OK\r\n") || body !== want || /\r\nConnection: close/i.test(head))
+			fail("answer " + n + " is wrong: " + JSON.stringify(head + body));
+		if (sock.localPort !== localPort) fail("the local port changed");
+		const now = Date.now();
+		maxGap = Math.max(maxGap, now - last);
+		last = now;
+		n++;
+		if (n === 20) console.log("ready");
+		if (nAfter < 0 && fs.existsSync(flag)) nAfter = 0;
+		else if (nAfter >= 0) nAfter++;
+		if (nAfter >= +after) {
+			console.log(`ok: ${n} answers on one connection from port ${localPort}, ` +
+				`${nAfter} after the migration, longest gap ${maxGap} ms`);
+			done = true;
+			sock.end();
+			return;
+		}
+		setTimeout(send, 1);
+	}
+});
+sock.on("close", () => { if (!done) fail("the connection closed after " + n + " answers"); });
+sock.on("error", (e) => fail(e.message));
+setTimeout(() => fail("timed out after " + n + " answers"), 60000).unref();
+' "$2" "$3" "$4" "$5" </dev/null
+}
+
+
 # tcp_proxy PORT TO MODE [HOST [NS]]: forwards one connection to
 # 127.0.0.1:PORT (in network namespace NS if given) on to HOST:TO (HOST
 # defaults to 127.0.0.1; for 20 s at most), damaging or

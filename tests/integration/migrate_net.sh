@@ -123,56 +123,9 @@ mn_counter_case() {
 	t_end
 }
 
-# mn_client NS FLAG AFTER OUT: one keep-alive connection to the guest's HTTP
-# server, a request each millisecond; every answer must be the server's
-# greeting on the same socket (same local port, never closed).  Once FLAG
-# exists it sends AFTER more and ends; it prints "ready" after 20 answers and
-# a summary line at the end.  Exits 1 on anything wrong.
+# mn_client NS FLAG AFTER OUT: keepalive_client to the guest, output in OUT.
 mn_client() {
-	timeout -k 5 90 ip netns exec "$1" node -e '
-const net = require("net"), fs = require("fs");
-const [host, port, flag, after] = process.argv.slice(1);
-const want = "Hello from a hedge unikernel!\n";
-const fail = (m) => { console.log("FAIL " + m); process.exit(1); };
-const sock = net.connect(+port, host);
-let buf = "", n = 0, nAfter = -1, localPort = 0, last = 0, maxGap = 0, done = false;
-const send = () => sock.write(`GET /r${n} HTTP/1.1\r\nHost: guest\r\n\r\n`);
-sock.setNoDelay(true);
-sock.on("connect", () => { localPort = sock.localPort; last = Date.now(); send(); });
-sock.on("data", (d) => {
-	buf += d.toString("latin1");
-	for (;;) {
-		const end = buf.indexOf("\r\n\r\n");
-		if (end < 0) return;
-		const head = buf.slice(0, end), m = /\r\nContent-Length: (\d+)/i.exec(head);
-		if (!m) fail("answer " + n + " has no Content-Length: " + JSON.stringify(head));
-		if (buf.length < end + 4 + +m[1]) return;
-		const body = buf.slice(end + 4, end + 4 + +m[1]);
-		buf = buf.slice(end + 4 + +m[1]);
-		if (!head.startsWith("HTTP/1.1 200 OK\r\n") || body !== want || /\r\nConnection: close/i.test(head))
-			fail("answer " + n + " is wrong: " + JSON.stringify(head + body));
-		if (sock.localPort !== localPort) fail("the local port changed");
-		const now = Date.now();
-		maxGap = Math.max(maxGap, now - last);
-		last = now;
-		n++;
-		if (n === 20) console.log("ready");
-		if (nAfter < 0 && fs.existsSync(flag)) nAfter = 0;
-		else if (nAfter >= 0) nAfter++;
-		if (nAfter >= +after) {
-			console.log(`ok: ${n} answers on one connection from port ${localPort}, ` +
-				`${nAfter} after the migration, longest gap ${maxGap} ms`);
-			done = true;
-			sock.end();
-			return;
-		}
-		setTimeout(send, 1);
-	}
-});
-sock.on("close", () => { if (!done) fail("the connection closed after " + n + " answers"); });
-sock.on("error", (e) => fail(e.message));
-setTimeout(() => fail("timed out after " + n + " answers"), 60000).unref();
-' "$MN_GUEST" 8080 "$2" "$3" >"$4" 2>&1 </dev/null
+	keepalive_client "$1" "$MN_GUEST" 8080 "$2" "$3" >"$4" 2>&1
 }
 
 # mn_udp NS MODE: a client of net_busy's UDP echo on the guest's port 9000.
