@@ -10,6 +10,13 @@
  * consistent.  The vCPU thread then parks in control_vcpu_interrupted until
  * resumed.  The signal's handler does nothing; its only job is to interrupt.
  *
+ * A vCPU blocked in a read of stdin (or a write to a full pipe), which may
+ * never return, parks inside that hypercall instead (vm->interrupted, which
+ * sets vm->in_hypercall).  A snapshot or migration taken then records the
+ * guest just before its hypercall instruction (snapshot.c), so the copy
+ * issues the read again, from its own stdin: a read that has returned
+ * nothing yet must not look like one that did.
+ *
  * Requests are handled one at a time; a few clients may stay connected.
  */
 #include "control.h"
@@ -125,9 +132,10 @@ static void release_vcpu(struct control *c)
 
 /*
  * Parks the vCPU.  Under lock.  The signal is repeated because one that
- * lands just before the vCPU thread blocks in a hypercall's ppoll is spent
- * on nothing; a vCPU stuck in a blocking read of stdin cannot park, and
- * after PAUSE_TIMEOUT_NS the request is withdrawn.
+ * lands just before the vCPU thread blocks in a hypercall's ppoll or read
+ * is spent on nothing; a vCPU stuck in a write to a full pipe that it had
+ * begun cannot park (see hypercall.c), and after PAUSE_TIMEOUT_NS the
+ * request is withdrawn.
  */
 static int park_vcpu(struct control *c, char *err, size_t errlen)
 {
@@ -145,8 +153,8 @@ static int park_vcpu(struct control *c, char *err, size_t errlen)
 		if (now >= deadline) {
 			release_vcpu(c);
 			snprintf(err, errlen,
-			         "the vCPU did not stop within 2 s (is the guest blocked reading "
-			         "stdin?)");
+			         "the vCPU did not stop within 2 s (is the guest's output blocked "
+			         "on a full pipe?)");
 			return -1;
 		}
 		syscall(SYS_tgkill, c->pid, c->vcpu_tid, control_kick_signal());
@@ -170,6 +178,18 @@ void control_vcpu_interrupted(struct control *c)
 			pthread_cond_wait(&c->cond, &c->lock);
 		c->parked = 0;
 	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void hypercall_interrupted(struct vm *vm)
+{
+	struct control *c = vm->ctl;
+	pthread_mutex_lock(&c->lock);
+	vm->in_hypercall = 1;
+	pthread_mutex_unlock(&c->lock);
+	control_vcpu_interrupted(c);
+	pthread_mutex_lock(&c->lock);
+	vm->in_hypercall = 0;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -649,6 +669,7 @@ int control_start(struct vm *vm, const char *path, char *err, size_t errlen)
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	vm->ctl = c;
+	vm->interrupted = hypercall_interrupted;
 	return 0;
 }
 
@@ -668,4 +689,5 @@ void control_stop(struct vm *vm)
 	socket_path[0] = '\0';
 	free_control(c);
 	vm->ctl = NULL;
+	vm->interrupted = NULL;
 }

@@ -174,18 +174,30 @@ static int32_t console_error(int err)
 }
 
 /* Returns 0, or the error the guest sees: a reader that went away is EPIPE. */
-static int32_t write_all(int fd, const uint8_t *p, uint64_t len)
+/*
+ * A pause interrupting a write blocked on a full pipe parks here only while
+ * nothing of it is written: a copy made then (snapshot, migration) issues
+ * the whole write again, which must not repeat what this VM already wrote.
+ */
+static int32_t write_all(struct vm *vm, int fd, const uint8_t *p, uint64_t len)
 {
+	int written = 0;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR) {
+			if (!written && vm->interrupted)
+				vm->interrupted(vm);
+			if (vm->stopped)
+				return 0;
 			continue;
+		}
 		if (n < 0)
 			return console_error(errno);
 		if (n == 0)
 			return HEDGE_EIO;
 		p += n;
 		len -= (uint64_t)n;
+		written = 1;
 	}
 	return 0;
 }
@@ -277,8 +289,14 @@ static void do_console_read(struct vm *vm, struct hedge_hc_console_read *a, uint
 		return;
 	for (;;) {
 		ssize_t n = read(vm->stdin_fd, buf, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR) {
+			/* Maybe a pause: the VM may have moved or ended by the time it is over. */
+			if (vm->interrupted)
+				vm->interrupted(vm);
+			if (vm->stopped)
+				return;
 			continue;
+		}
 		if (n < 0)
 			a->hdr.ret = console_error(errno);
 		else
@@ -294,8 +312,9 @@ void hc_execute(struct vm *vm, const struct hc_request *req)
 	switch (req->nr) {
 	case HEDGE_HC_CONSOLE_WRITE:
 		if (vm->console_fd >= 0)
-			hdr->ret = write_all(req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
-			                                                       : vm->console_fd,
+			hdr->ret = write_all(vm,
+			                     req->stream == HEDGE_STREAM_STDERR ? vm->console_err_fd
+			                                                        : vm->console_fd,
 			                     req->u.buf.ptr, req->u.buf.len);
 		break;
 	case HEDGE_HC_CONSOLE_READ:

@@ -205,6 +205,29 @@ static int read_clock(struct vm *vm, struct snap_ctx *s, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * A vCPU parked inside a hypercall (a read of stdin that has not returned)
+ * is copied as it was just before the hypercall instruction, so that the
+ * copy issues it again.  KVM leaves RIP on the instruction until the next
+ * KVM_RUN completes it; PVM has already moved past it.  The instruction is
+ * the guest runtime's `outl %eax, %dx` (one byte, 0xef; guest/runtime.h),
+ * and code is identity-mapped, so RIP or the byte before it shows which.
+ */
+static int rewind_hypercall(struct vm *vm, struct kvm_regs *regs, char *err, size_t errlen)
+{
+	const uint8_t *code = regs->rip ? gmem_at(&vm->mem, regs->rip - 1, 2) : NULL;
+	if (code && code[1] == 0xef)
+		return 0;
+	if (code && code[0] == 0xef) {
+		regs->rip--;
+		return 0;
+	}
+	return set_err(err, errlen,
+	               "the guest waits in a hypercall whose instruction is not at rip 0x%llx: "
+	               "its state cannot be copied until the wait ends",
+	               (unsigned long long)regs->rip);
+}
+
 static int read_vcpu(struct vm *vm, struct snap_ctx *s, char *err, size_t errlen)
 {
 	int fd = vm->vcpu_fd;
@@ -214,6 +237,8 @@ static int read_vcpu(struct vm *vm, struct snap_ctx *s, char *err, size_t errlen
 	         : get_state(fd, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", err, errlen)) ||
 	    get_state(fd, KVM_GET_FPU, &s->fpu, "KVM_GET_FPU", err, errlen) ||
 	    get_state(fd, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", err, errlen))
+		return -1;
+	if (vm->in_hypercall && rewind_hypercall(vm, &s->regs, err, errlen))
 		return -1;
 	if (s->xsave &&
 	    get_state(fd, s->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,

@@ -32,6 +32,17 @@ struct vm {
 
 	/* With --api-sock: the control socket's thread and what snapshots need; else NULL. */
 	struct control *ctl;
+	/*
+	 * Called by a hypercall whose blocking wait (a read of stdin) a signal
+	 * interrupted: parks the vCPU thread right there if a pause was asked
+	 * for, until it is resumed.  NULL without a control socket.
+	 */
+	void (*interrupted)(struct vm *vm);
+	/*
+	 * The vCPU thread is parked inside such a hypercall (control.c sets it
+	 * under its lock): a copy of the vCPU's state must issue it again.
+	 */
+	int in_hypercall;
 	struct snap_ctx *snap;
 	/* Restored VMs: the pages the snapshot file holds, which back guest memory. */
 	struct snap_extent *backing;

@@ -49,6 +49,19 @@ t_run() {
 	T_STATUS=$?
 }
 
+# t_run_stdin FILE CMD...: t_run with stdin from FILE instead of /dev/null.
+t_run_stdin() {
+	local in=$1
+	shift
+	timeout -k 5 60 "$@" >"$T_OUT" 2>"$T_ERR" <"$in"
+	T_STATUS=$?
+}
+
+# tcp_listening PORT: something listens on TCP PORT in this namespace.
+tcp_listening() {
+	ss -Hltn "sport = :$1" | grep -q .
+}
+
 expect_status() {
 	[ "$T_STATUS" = "$1" ] || t_fail "exit status $T_STATUS, expected $1"
 }

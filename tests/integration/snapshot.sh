@@ -458,6 +458,66 @@ snapshot_wasm_case() {
 	fi
 }
 
+# sn_in_read PID: a thread of the hedge run under PID (a timeout) is blocked
+# reading stdin (read(0, ...) in /proc/TID/syscall).
+sn_in_read() {
+	local pid
+	pid=$(tr -d ' ' <"/proc/$1/task/$1/children")
+	cat /proc/"$pid"/task/*/syscall 2>/dev/null | grep -q '^0 0x0 '
+}
+
+# A guest blocked reading stdin - a read that may never return - pauses,
+# and a snapshot or a migration taken then hands the copy the read again,
+# from its own stdin: the restored copy and the target must each print what
+# they are given, not take the pending read for an end of file.
+snapshot_stdin_case() {
+	local HEDGE=$1 tag=$2 sock=$SN/in-$2.sock snap=$SN/stdin-$2.snap out=$SN/in-$2.out
+	local fifo=$SN/in-$2.fifo w pid tpid port=$((20000 + ($$ + 7919) % 20000))
+	rm -f "$fifo" && mkfifo "$fifo"
+	t_begin "$tag: a VM blocked reading stdin pauses, snapshots and migrates; copies read their own stdin"
+	t_run "$HEDGE" build -q build/wasm/cat.wasm -o "$SN/cat-$tag.hvt"
+	expect_status 0
+	rm -f "$sock"
+	timeout -k 5 60 "$HEDGE" run --api-sock "$sock" "$SN/cat-$tag.hvt" <"$fifo" >"$out" 2>"$out.err" &
+	pid=$!
+	exec {w}>"$fifo"
+	t_wait test -S "$sock" || t_fail "the control socket never appeared"
+	echo one >&"$w"
+	t_wait grep -qx one "$out" || t_fail "cat did not copy its first line"
+	t_wait sn_in_read "$pid" || t_fail "the VM is not blocked reading stdin"
+	t_run "$HEDGE" vm pause --api-sock "$sock"
+	expect_status 0
+	expect_stdout "paused"
+	t_run "$HEDGE" vm snapshot --api-sock "$sock" "$snap"
+	expect_status 0
+	expect_stdout "wrote $snap"
+	t_run "$HEDGE" vm resume --api-sock "$sock"
+	expect_status 0
+	echo two >&"$w"
+	t_wait grep -qx two "$out" || t_fail "the resumed VM did not read on"
+	t_wait sn_in_read "$pid" || t_fail "the VM is not blocked reading stdin again"
+	while tcp_listening "$port"; do port=$((port + 1)); done
+	printf 'moved\n' >"$SN/moved.txt"
+	timeout -k 5 60 "$HEDGE" run --incoming "tcp:127.0.0.1:$port" --incoming-timeout 30 \
+		<"$SN/moved.txt" >"$SN/in-$tag.target" 2>"$SN/in-$tag.target.err" &
+	tpid=$!
+	t_wait tcp_listening "$port" || t_fail "the target never listened"
+	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$port"
+	expect_status 0
+	exec {w}>&-
+	wait "$pid" || t_fail "the source exited with $?: $(cat "$out.err")"
+	grep -q "the VM moved to" "$out.err" || t_fail "the source did not say the VM moved"
+	wait "$tpid" || t_fail "the target exited with $?: $(cat "$SN/in-$tag.target.err")"
+	[ "$(cat "$out")" = "$(printf 'one\ntwo')" ] || t_fail "the source printed '$(cat "$out")'"
+	[ "$(cat "$SN/in-$tag.target")" = moved ] ||
+		t_fail "the target printed '$(cat "$SN/in-$tag.target")', not its own stdin"
+	printf 'three\n' >"$SN/three.txt"
+	t_run_stdin "$SN/three.txt" "$HEDGE" run --restore "$snap"
+	expect_status 0
+	[ "$(cat "$T_OUT")" = three ] || t_fail "the restored copy printed '$(cat "$T_OUT")', not its own stdin"
+	t_end
+}
+
 snapshot_static_cases build/hedge release
 snapshot_static_cases build/asan/hedge asan
 if [ -e /dev/kvm ]; then
@@ -466,6 +526,8 @@ if [ -e /dev/kvm ]; then
 	snapshot_kvm_cases build/hedge release
 	snapshot_wasm_case build/hedge release
 	snapshot_wasm_case build/asan/hedge asan
+	snapshot_stdin_case build/hedge release
+	snapshot_stdin_case build/asan/hedge asan
 else
 	t_skip "snapshot and restore tests"
 fi

@@ -44,14 +44,6 @@ expect_host_unchanged() {
 	fi
 }
 
-# t_run_stdin FILE CMD...: t_run with stdin from FILE instead of /dev/null.
-t_run_stdin() {
-	local in=$1
-	shift
-	timeout -k 5 60 "$@" >"$T_OUT" 2>"$T_ERR" <"$in"
-	T_STATUS=$?
-}
-
 # expect_output FILE: stdout is exactly FILE's contents.
 expect_output() {
 	if ! cmp -s "$1" "$T_OUT"; then
