@@ -32,7 +32,8 @@ static const struct vm_cmd commands[] = {
     {"pause", "", "Stop the vCPU (the guest's clocks keep running)"},
     {"resume", "", "Let a paused vCPU run again"},
     {"snapshot", " [--stop] FILE", "Pause, write a snapshot of the VM to FILE, resume"},
-    {"migrate", " --to tcp:A.B.C.D:PORT", "Move the running VM to 'hedge run --incoming' there"},
+    {"migrate", " --to tcp:A.B.C.D:PORT [--progress]",
+     "Move the running VM to 'hedge run --incoming' there"},
 };
 
 static void vm_usage(FILE *out)
@@ -83,7 +84,11 @@ static void cmd_usage(FILE *out, const struct vm_cmd *cmd)
 		    "or the connection breaks, the VM keeps running here and the reason is\n"
 		    "printed.  If it breaks after the target was told to run the VM but before\n"
 		    "it confirmed, the VM stays paused here (status 1): resume it only if the\n"
-		    "target does not run it.\n");
+		    "target does not run it.\n"
+		    "\n"
+		    "  --progress      Report the copy rounds on stderr, a line each (default on\n"
+		    "                  a terminal: one line, updated in place)\n"
+		    "  --no-progress   Do not\n");
 	else if (strcmp(cmd->name, "status") == 0)
 		fprintf(out, "\nUptime is the guest's monotonic clock; for a restored VM it "
 		             "continues the snapshot's.\n");
@@ -142,6 +147,42 @@ static void print_human(const char *cmd, const struct jsonl_obj *o)
 		printf("%s\n", field_str(o, "state"));
 }
 
+/* A number from a progress report (its format is the monitor's, control.c). */
+static unsigned long long progress_field(const char *line, const char *key)
+{
+	char pattern[32];
+	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+	const char *p = strstr(line, pattern);
+	return p ? strtoull(p + strlen(pattern), NULL, 10) : 0;
+}
+
+/* One report of a migration: in place on a terminal, else a line of its own. */
+static void show_progress(void *ctx, const char *line)
+{
+	const int *on_tty = ctx;
+	char phase[16] = "";
+	const char *p = strstr(line, "\"phase\":\"");
+	if (p)
+		sscanf(p + 9, "%15[a-z]", phase);
+	double mib = 1024.0 * 1024.0;
+	double sent = (double)progress_field(line, "bytes") / mib;
+	unsigned long long round = progress_field(line, "round");
+	char dirty[48] = ""; /* counted at the end of each round */
+	if (progress_field(line, "dirty_pages"))
+		snprintf(dirty, sizeof(dirty), ", %llu pages dirty",
+		         progress_field(line, "dirty_pages"));
+	if (strcmp(phase, "waiting") == 0)
+		fprintf(stderr,
+		        "%smigrating: %.1f MiB sent, waiting for the target to load the VM%s",
+		        *on_tty ? "\r\033[K" : "", sent, *on_tty ? "" : "\n");
+	else
+		fprintf(stderr, "%smigrating: round %llu%s, %.1f MiB sent%s%s",
+		        *on_tty ? "\r\033[K" : "", round,
+		        strcmp(phase, "paused") == 0 ? " (VM paused)" : "", sent, dirty,
+		        *on_tty ? "" : "\n");
+	fflush(stderr);
+}
+
 /* FILE made absolute against the current directory: the monitor's may differ. */
 static char *absolute_path(const char *file)
 {
@@ -163,6 +204,7 @@ struct vm_args {
 	const char *file;
 	const char *to;
 	int json, stop;
+	int progress; /* -1: if stderr is a terminal */
 	unsigned timeout_s;
 };
 
@@ -192,6 +234,9 @@ static int parse_args(int argc, char **argv, struct vm_args *a)
 			a->json = 1;
 		} else if (strcmp(arg, "--stop") == 0 && is_snapshot) {
 			a->stop = 1;
+		} else if (is_migrate &&
+		           (strcmp(arg, "--progress") == 0 || strcmp(arg, "--no-progress") == 0)) {
+			a->progress = arg[2] == 'p';
 		} else if (strcmp(arg, "-s") == 0 || strcmp(arg, "--api-sock") == 0 ||
 		           strncmp(arg, "--api-sock=", 11) == 0) {
 			if (arg[1] == '-' && arg[10] == '=')
@@ -232,7 +277,7 @@ static int parse_args(int argc, char **argv, struct vm_args *a)
 
 int cmd_vm(int argc, char **argv)
 {
-	struct vm_args a = {.timeout_s = 60};
+	struct vm_args a = {.timeout_s = 60, .progress = -1};
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
@@ -253,7 +298,10 @@ int cmd_vm(int argc, char **argv)
 	} else if (a.to) {
 		char quoted[512];
 		jsonl_quote(quoted, sizeof(quoted), a.to);
-		snprintf(request, sizeof(request), "{\"op\":\"migrate\",\"to\":%s}\n", quoted);
+		if (a.progress < 0)
+			a.progress = isatty(STDERR_FILENO);
+		snprintf(request, sizeof(request), "{\"op\":\"migrate\",\"to\":%s%s}\n", quoted,
+		         a.progress ? ",\"progress\":true" : "");
 	} else {
 		snprintf(request, sizeof(request), "{\"op\":\"%s\"}\n", a.cmd->name);
 	}
@@ -266,8 +314,13 @@ int cmd_vm(int argc, char **argv)
 		return VM_UNREACHABLE;
 	}
 	char err[200];
-	if (control_exchange(a.sock, request, answer, ANSWER_MAX, (int)a.timeout_s * 1000, err,
-	                     sizeof(err))) {
+	int on_tty = isatty(STDERR_FILENO);
+	int rc = control_exchange_progress(
+	    a.sock, request, answer, ANSWER_MAX, (int)a.timeout_s * 1000,
+	    a.progress > 0 ? show_progress : NULL, &on_tty, err, sizeof(err));
+	if (a.progress > 0 && on_tty)
+		fputs("\r\033[K", stderr); /* the report line goes; the answer follows */
+	if (rc) {
 		fprintf(stderr, "hedge vm: %s\n", err);
 		status = VM_UNREACHABLE;
 	} else {

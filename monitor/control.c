@@ -74,6 +74,7 @@ struct control {
 
 	/* The control thread's alone. */
 	struct client clients[MAX_CLIENTS];
+	struct client *progress_to; /* hears a running migration's progress; or NULL */
 	struct jsonl_obj req;
 };
 
@@ -269,13 +270,48 @@ static void hook_resume(void *ctx)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static void drop_client(struct client *cl)
+{
+	close(cl->fd);
+	cl->fd = -1;
+	cl->len = 0;
+}
+
+/* Answers are small; a client that does not read them is dropped, never waited for. */
+static int send_line(struct client *cl, const char *text)
+{
+	size_t len = strlen(text);
+	char buf[REQUEST_MAX * 6 + 512];
+	if (len + 1 > sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, text, len);
+	buf[len++] = '\n';
+	ssize_t n = send(cl->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* The client that asked for a migration with "progress": true hears how it goes. */
+static void hook_progress(void *ctx, const struct migrate_progress *p)
+{
+	struct control *c = ctx;
+	char line[256];
+	snprintf(line, sizeof(line),
+	         "{\"progress\":{\"phase\":\"%s\",\"round\":%u,\"bytes\":%llu,"
+	         "\"dirty_pages\":%llu,\"mem_bytes\":%llu}}",
+	         p->phase, p->round, (unsigned long long)p->bytes,
+	         (unsigned long long)p->dirty_pages, (unsigned long long)p->mem_bytes);
+	send_line(c->progress_to,
+	          line); /* a client too slow for it misses a report, nothing more */
+}
+
 /*
  * Moves the VM to another monitor (migrate.c).  On success the parked vCPU
  * is told the VM has ended, so hedge run exits 0 once the answer is out;
  * on failure the VM runs on as if nothing had happened, unless the target
  * may be running it already: then it stays paused.
  */
-static void op_migrate(struct control *c, const char *to, char *out, size_t outlen)
+static void op_migrate(struct control *c, const char *to, struct client *progress_to, char *out,
+                       size_t outlen)
 {
 	char err[600];
 	pthread_mutex_lock(&c->lock);
@@ -285,9 +321,14 @@ static void op_migrate(struct control *c, const char *to, char *out, size_t outl
 		reply_error(out, outlen, "the VM is paused: resume it before migrating");
 		return;
 	}
-	struct migrate_hooks hooks = {.ctx = c, .pause = hook_pause, .resume = hook_resume};
+	struct migrate_hooks hooks = {.ctx = c,
+	                              .pause = hook_pause,
+	                              .resume = hook_resume,
+	                              .progress = progress_to ? hook_progress : NULL};
+	c->progress_to = progress_to;
 	struct migrate_result res;
 	int rc = migrate_out(c->vm, to, &hooks, &res, err, sizeof(err));
+	c->progress_to = NULL;
 	if (rc == MIGRATE_IN_DOUBT) {
 		/* The vCPU is parked: keep it so until the user decides (hedge vm resume). */
 		pthread_mutex_lock(&c->lock);
@@ -364,8 +405,8 @@ static int check_keys(const struct jsonl_obj *req, const char *const *allowed, c
 	return 0;
 }
 
-static void handle_request(struct control *c, const char *line, size_t len, char *out,
-                           size_t outlen)
+static void handle_request(struct control *c, struct client *cl, const char *line, size_t len,
+                           char *out, size_t outlen)
 {
 	char err[200], msg[300];
 	struct jsonl_obj *req = &c->req;
@@ -394,15 +435,19 @@ static void handle_request(struct control *c, const char *line, size_t len, char
 		return;
 	}
 	if (strcmp(op->str, "migrate") == 0) {
-		static const char *const mig[] = {"op", "to", NULL};
+		static const char *const mig[] = {"op", "to", "progress", NULL};
 		if (check_keys(req, mig, "migrate", out, outlen))
 			return;
 		const struct jsonl_field *to = jsonl_get(req, "to");
+		const struct jsonl_field *progress = jsonl_get(req, "progress");
 		if (!to || to->type != JSONL_STRING)
 			reply_error(out, outlen,
 			            "migrate needs \"to\", e.g. \"tcp:10.0.0.2:7000\"");
+		else if (progress && progress->type != JSONL_BOOL)
+			reply_error(out, outlen, "\"progress\" must be true or false");
 		else
-			op_migrate(c, to->str, out, outlen);
+			op_migrate(c, to->str, progress && progress->boolean ? cl : NULL, out,
+			           outlen);
 		return;
 	}
 	if (strcmp(op->str, "snapshot") != 0) {
@@ -425,26 +470,6 @@ static void handle_request(struct control *c, const char *line, size_t len, char
 		op_snapshot(c, path->str, stop ? stop->boolean : 0, out, outlen);
 }
 
-static void drop_client(struct client *cl)
-{
-	close(cl->fd);
-	cl->fd = -1;
-	cl->len = 0;
-}
-
-/* Answers are small; a client that does not read them is dropped, never waited for. */
-static int send_line(struct client *cl, const char *text)
-{
-	size_t len = strlen(text);
-	char buf[REQUEST_MAX * 6 + 512];
-	if (len + 1 > sizeof(buf))
-		len = sizeof(buf) - 1;
-	memcpy(buf, text, len);
-	buf[len++] = '\n';
-	ssize_t n = send(cl->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	return n == (ssize_t)len ? 0 : -1;
-}
-
 static void serve_client(struct control *c, struct client *cl)
 {
 	static char out[REQUEST_MAX * 6 + 512];
@@ -459,7 +484,7 @@ static void serve_client(struct control *c, struct client *cl)
 	char *nl;
 	while (cl->fd >= 0 && (nl = memchr(cl->buf, '\n', cl->len)) != NULL) {
 		size_t line = (size_t)(nl - cl->buf);
-		handle_request(c, cl->buf, line, out, sizeof(out));
+		handle_request(c, cl, cl->buf, line, out, sizeof(out));
 		memmove(cl->buf, nl + 1, cl->len - line - 1);
 		cl->len -= line + 1;
 		if (send_line(cl, out))

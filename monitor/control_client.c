@@ -1,5 +1,6 @@
 /*
- * control_client.c - one request and its answer over a VM's control socket.
+ * control_client.c - one request and its answer over a VM's control socket,
+ * with the progress reports a migration sends before its answer.
  *
  * Signals are expected (hedged takes SIGCHLD, `hedge vm` may be stopped and
  * continued), so interrupted calls are retried and the time limit holds for
@@ -39,14 +40,31 @@ static int send_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Reads until the first '\n'; 0, or -1 with a reason. */
-static int read_line(int fd, const char *sock_path, char *answer, size_t answer_len, int timeout_ms,
-                     char *err, size_t errlen)
+/*
+ * Reads lines until one that is not a progress report (those go to
+ * on_progress, when given) and leaves it in answer; 0, or -1 with a reason.
+ * A line is at most answer_len - 1 bytes, the answer included.
+ */
+static int read_answer(int fd, const char *sock_path, char *answer, size_t answer_len,
+                       int timeout_ms, void (*on_progress)(void *ctx, const char *line), void *ctx,
+                       char *err, size_t errlen)
 {
 	size_t got = 0;
 	uint64_t deadline = monotonic_ms() + (uint64_t)timeout_ms;
 	answer[0] = '\0';
 	for (;;) {
+		char *nl;
+		while ((nl = memchr(answer, '\n', got)) != NULL) {
+			*nl = '\0';
+			if (!on_progress || strncmp(answer, "{\"progress\":", 12) != 0)
+				return 0;
+			on_progress(ctx, answer);
+			got -= (size_t)(nl + 1 - answer);
+			memmove(answer, nl + 1, got);
+			answer[got] = '\0';
+		}
+		if (got == answer_len - 1)
+			return set_err(err, errlen, "answer from %s is too long", sock_path);
 		uint64_t now = monotonic_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int ready = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
@@ -63,18 +81,20 @@ static int read_line(int fd, const char *sock_path, char *answer, size_t answer_
 			               sock_path);
 		got += (size_t)n;
 		answer[got] = '\0';
-		char *nl = strchr(answer, '\n');
-		if (nl) {
-			*nl = '\0';
-			return 0;
-		}
-		if (got == answer_len - 1)
-			return set_err(err, errlen, "answer from %s is too long", sock_path);
 	}
 }
 
 int control_exchange(const char *sock_path, const char *request, char *answer, size_t answer_len,
                      int timeout_ms, char *err, size_t errlen)
+{
+	return control_exchange_progress(sock_path, request, answer, answer_len, timeout_ms, NULL,
+	                                 NULL, err, errlen);
+}
+
+int control_exchange_progress(const char *sock_path, const char *request, char *answer,
+                              size_t answer_len, int timeout_ms,
+                              void (*on_progress)(void *ctx, const char *line), void *ctx,
+                              char *err, size_t errlen)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (answer_len < 2)
@@ -94,7 +114,8 @@ int control_exchange(const char *sock_path, const char *request, char *answer, s
 	if (rc)
 		set_err(err, errlen, "cannot send to %s: %s", sock_path, strerror(errno));
 	else
-		rc = read_line(fd, sock_path, answer, answer_len, timeout_ms, err, errlen);
+		rc = read_answer(fd, sock_path, answer, answer_len, timeout_ms, on_progress, ctx,
+		                 err, errlen);
 	close(fd);
 	return rc;
 }

@@ -18,4 +18,14 @@
 int control_exchange(const char *sock_path, const char *request, char *answer, size_t answer_len,
                      int timeout_ms, char *err, size_t errlen);
 
+/*
+ * The same for a request that asks for progress ({"op":"migrate",...,
+ * "progress":true}): each {"progress":...} line before the answer is passed
+ * to on_progress (NUL-terminated, without its '\n') as it arrives.
+ */
+int control_exchange_progress(const char *sock_path, const char *request, char *answer,
+                              size_t answer_len, int timeout_ms,
+                              void (*on_progress)(void *ctx, const char *line), void *ctx,
+                              char *err, size_t errlen);
+
 #endif

@@ -72,9 +72,10 @@
 #define LINE_MAX_LEN  512u
 #define IO_TIMEOUT_MS 15000 /* a peer silent this long is gone */
 #define MAX_ROUNDS    12
-#define FEW_PAGES     16         /* dirty pages left that a paused round sends at once */
-#define TARGET_NS     1000000ull /* a final round predicted to take less is short enough */
-#define DRAIN_POLL_NS 200000     /* how often to look whether the target has everything */
+#define FEW_PAGES     16           /* dirty pages left that a paused round sends at once */
+#define TARGET_NS     1000000ull   /* a final round predicted to take less is short enough */
+#define DRAIN_POLL_NS 200000       /* how often to look whether the target has everything */
+#define PROGRESS_NS   250000000ull /* at most this long between progress reports */
 #define MIN_MEM       (2ull << 20)
 #define MAX_MEM       ((uint64_t)HEDGE_MAX_MEM_GIB << 30)
 #define PAGE          SNAP_PAGE_SIZE
@@ -247,6 +248,9 @@ struct source {
 	int logging;        /* the memory slot logs dirty pages */
 	uint64_t bytes, pages_sent;
 	uint8_t *frames_buf; /* MIG_FRAMES_BYTES */
+	const struct migrate_hooks *hooks;
+	struct migrate_progress progress;
+	uint64_t progress_at; /* when it was last reported */
 	char *err;
 	size_t errlen;
 };
@@ -265,6 +269,19 @@ static int page_is_zero(const uint8_t *p)
 			return 0;
 	}
 	return 1;
+}
+
+/* Reports where the migration is: at once if phase is given, else if it is time. */
+static void report(struct source *s, const char *phase)
+{
+	uint64_t now = host_monotonic_ns();
+	if (!s->hooks->progress || (!phase && now - s->progress_at < PROGRESS_NS))
+		return;
+	if (phase)
+		s->progress.phase = phase;
+	s->progress.bytes = s->bytes;
+	s->progress_at = now;
+	s->hooks->progress(s->hooks->ctx, &s->progress);
 }
 
 static int send_run(struct source *s, uint64_t first, uint64_t n)
@@ -289,6 +306,7 @@ static int send_run(struct source *s, uint64_t first, uint64_t n)
 		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
 		               strerror(errno));
 	s->pages_sent += n;
+	report(s, NULL);
 	return 0;
 }
 
@@ -532,6 +550,8 @@ static int precopy(struct source *s, unsigned *rounds)
 {
 	uint64_t round_start = host_monotonic_ns(), round_bytes = s->bytes, best = UINT64_MAX;
 	int stalls = 0;
+	s->progress.round = 1;
+	report(s, "copying");
 	if (send_pages(s, need_first, snapshot_candidates(s->vm)))
 		return -1;
 	*rounds = 1;
@@ -542,6 +562,8 @@ static int precopy(struct source *s, unsigned *rounds)
 		int64_t dirty = fetch_dirty(s);
 		if (dirty < 0)
 			return set_err(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+		s->progress.dirty_pages = (uint64_t)dirty;
+		report(s, "copying");
 		uint64_t took = host_monotonic_ns() - round_start + 1;
 		double per_byte_ns = (double)took / (double)(s->bytes - round_bytes + 1);
 		double predicted_ns = per_byte_ns * (double)dirty * (PAGE + FRAME_HEADER);
@@ -554,6 +576,7 @@ static int precopy(struct source *s, unsigned *rounds)
 			best = (uint64_t)dirty;
 		round_start = host_monotonic_ns();
 		round_bytes = s->bytes;
+		s->progress.round = *rounds + 1;
 		if (send_pages(s, need_dirty, s->pending))
 			return -1;
 		(*rounds)++;
@@ -585,6 +608,8 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 		return -1;
 	*paused = 1;
 	uint64_t paused_at = host_monotonic_ns();
+	s->progress.round = rounds + 1;
+	report(s, "paused");
 	if (s->logging && fetch_dirty(s) < 0)
 		return set_err(s->err, s->errlen, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
 	uint8_t *state = NULL;
@@ -604,6 +629,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 		return -1;
 	}
 	/* The target builds its VM now: KVM set-up and every vCPU register. */
+	report(s, "waiting");
 	if (expect_line(s, "READY", 30000))
 		return -1;
 	uint64_t ready = host_monotonic_ns();
@@ -653,7 +679,12 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	memset(res, 0, sizeof(*res));
 	if (!vm->snap)
 		return set_err(err, errlen, "this VM cannot be migrated (no snapshot support)");
-	struct source s = {.vm = vm, .pages = vm->mem.size / PAGE, .err = err, .errlen = errlen};
+	struct source s = {.vm = vm,
+	                   .pages = vm->mem.size / PAGE,
+	                   .hooks = hooks,
+	                   .progress = {.mem_bytes = vm->mem.size},
+	                   .err = err,
+	                   .errlen = errlen};
 	uint64_t words = (s.pages + 63) / 64;
 	s.sent = calloc(words, 8);
 	s.pending = calloc(words, 8);

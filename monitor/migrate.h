@@ -21,11 +21,22 @@
  */
 #define ST_NO_MIGRATION 5
 
-/* How the source parks and releases its vCPU (control.c owns both). */
+/* Where a migration is, for whoever watches it. */
+struct migrate_progress {
+	const char *phase;    /* "copying", "paused" (the last round), "waiting" (for the target) */
+	unsigned round;       /* copy rounds begun, the first 1 */
+	uint64_t bytes;       /* sent so far */
+	uint64_t dirty_pages; /* left to send after this round, as last counted */
+	uint64_t mem_bytes;   /* the VM's memory */
+};
+
+/* How the source parks and releases its vCPU (control.c owns both), and reports. */
 struct migrate_hooks {
 	void *ctx;
 	int (*pause)(void *ctx, char *err, size_t errlen);
 	void (*resume)(void *ctx);
+	/* NULL, or called at least every PROGRESS_MS while data moves and at each phase. */
+	void (*progress)(void *ctx, const struct migrate_progress *p);
 };
 
 struct migrate_result {

@@ -84,16 +84,28 @@ migrate_pingpong_case() {
 	outs+=("$MG/p0.out")
 	t_wait test -S "$src" || t_fail "the first monitor never made its socket"
 	t_wait counter_reached "$MG/p0.out" 3 || t_fail "the counter did not start"
-	local ok=1 status
+	local ok=1 status progress
 	for ((i = 1; i <= n && ok; i++)); do
 		mg_target "$HEDGE" "$MG/p$i.sock" "$MG/p$i.out"
 		outs+=("$MG/p$i.out")
+		# The first one reports its progress (a line each on stderr, not a terminal).
+		progress=--no-progress
+		[ "$i" = 1 ] && progress=--progress
 		if ! "$HEDGE" vm migrate --api-sock "$src" --to "tcp:127.0.0.1:$MG_PORT" --json \
-			>"$MG/mig.json" 2>"$MG/mig.err"; then
+			"$progress" >"$MG/mig.json" 2>"$MG/mig.err"; then
 			t_fail "migration $i failed: $(cat "$MG/mig.err")"
 			ok=0
 		fi
 		grep -q '"ok":true' "$MG/mig.json" || t_fail "migration $i: answer $(cat "$MG/mig.json")"
+		[ "$(wc -l <"$MG/mig.json")" = 1 ] || t_fail "migration $i: more than the answer on stdout"
+		if [ "$i" = 1 ]; then
+			grep -q '^migrating: round 1, [0-9.]* MiB sent' "$MG/mig.err" &&
+				grep -q '^migrating: round [0-9]* (VM paused)' "$MG/mig.err" &&
+				grep -q 'waiting for the target to load the VM$' "$MG/mig.err" ||
+				t_fail "no progress reports: $(cat "$MG/mig.err")"
+		elif [ -s "$MG/mig.err" ]; then
+			t_fail "migration $i: stderr without --progress: $(cat "$MG/mig.err")"
+		fi
 		wait "$srcpid"
 		status=$?
 		[ "$status" = 0 ] || t_fail "source $((i - 1)) exited with $status"

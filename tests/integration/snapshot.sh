@@ -295,10 +295,12 @@ snapshot_kvm_cases() {
 	t_wait counter_reached "$out" 1 || t_fail "the counter did not start"
 	sn_raw "$sock" 'not json' '{"op":"fly"}' '{"op":"status","x":1}' '{"op":1}' \
 		'{"op":"snapshot"}' '{"op":"snapshot","path":"relative/file"}' \
-		'{"op":"snapshot","path":"/x","stop":"yes"}' '{"op":"pause"}{}' '{"op":"status"}' \
+		'{"op":"snapshot","path":"/x","stop":"yes"}' '{"op":"pause"}{}' \
+		'{"op":"migrate","to":"tcp:127.0.0.1:1","progress":"yes"}' '{"op":"status"}' \
 		>"$SN/raw.out"
-	[ "$(grep -c '^{"error":' "$SN/raw.out")" = 8 ] ||
-		t_fail "expected 8 errors: $(head -c 600 "$SN/raw.out")"
+	[ "$(grep -c '^{"error":' "$SN/raw.out")" = 9 ] ||
+		t_fail "expected 9 errors: $(head -c 600 "$SN/raw.out")"
+	grep -qF 'progress\" must be true or false' "$SN/raw.out" || t_fail "progress not checked"
 	grep -q '^{"state":"running",' "$SN/raw.out" || t_fail "status after bad requests: not running"
 	head -c 5000 /dev/zero | tr '\0' 'x' >"$SN/long"
 	sn_raw "$sock" "$(cat "$SN/long")" >"$SN/raw.out"
