@@ -29,6 +29,10 @@ snap_corpus=$T_TMP/corpus-snapshot
 mkdir -p "$snap_corpus"
 cp fuzz/corpus/snapshot/* "$snap_corpus"/ 2>/dev/null
 fuzz_case "snapshot file and control request parsing" build/fuzz/fuzz_snapshot "$snap_corpus"
+mig_corpus=$T_TMP/corpus-migrate
+mkdir -p "$mig_corpus"
+cp fuzz/corpus/migrate/* "$mig_corpus"/ 2>/dev/null
+fuzz_case "migration stream, target side" build/fuzz/fuzz_migrate "$mig_corpus" 20000
 if [ -x build/fuzz/fuzz_wasm ]; then
 	wasm_corpus=$T_TMP/corpus-wasm
 	mkdir -p "$wasm_corpus"
