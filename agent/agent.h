@@ -55,6 +55,10 @@ void vm_log_path(const char *name, char *out, size_t len);
 int vm_spawn_locked(const char *name, char *err, size_t errlen);
 /* Sends one JSON line to a VM's control socket; 0 with the answer line, or -1. */
 int vm_control(const char *name, const char *request, char *answer, size_t len, int timeout_ms);
+/* The same, passing each {"progress":...} line before the answer to on_progress. */
+int vm_control_progress(const char *name, const char *request, char *answer, size_t len,
+                        int timeout_ms, void (*on_progress)(void *ctx, const char *line),
+                        void *ctx);
 void vms_adopt(void);
 /*
  * Reaps ended VMs and applies restart policies and stop deadlines; all: look

@@ -364,6 +364,52 @@ static json_t *nullable_int(sqlite3_stmt *st, int col)
 	           : json_integer(sqlite3_column_int64(st, col));
 }
 
+/*
+ * The last progress report of each migration under way, for GET /vms/{name}
+ * while the POST that started it waits.  Under agent.lock.
+ */
+#define MIGRATIONS_SHOWN 16
+static struct {
+	char name[VM_NAME_MAX + 1];
+	char report[256]; /* the monitor's {"progress":{...}} line; "" before the first */
+} migrations[MIGRATIONS_SHOWN];
+
+static void migration_report_locked(const char *name, const char *report)
+{
+	int free_slot = -1;
+	for (int i = 0; i < MIGRATIONS_SHOWN; i++) {
+		if (!strcmp(migrations[i].name, name)) {
+			if (report)
+				snprintf(migrations[i].report, sizeof(migrations[i].report), "%s",
+				         report);
+			else
+				migrations[i].name[0] = '\0';
+			return;
+		}
+		if (!migrations[i].name[0] && free_slot < 0)
+			free_slot = i;
+	}
+	if (report && free_slot >= 0) {
+		snprintf(migrations[free_slot].name, sizeof(migrations[free_slot].name), "%s",
+		         name);
+		snprintf(migrations[free_slot].report, sizeof(migrations[free_slot].report), "%s",
+		         report);
+	}
+}
+
+/* {"phase","round","bytes","dirty_pages","mem_bytes"} of name's migration, or NULL. */
+static json_t *migration_json_locked(const char *name)
+{
+	for (int i = 0; i < MIGRATIONS_SHOWN; i++)
+		if (!strcmp(migrations[i].name, name) && migrations[i].report[0]) {
+			json_t *r = json_loads(migrations[i].report, 0, NULL);
+			json_t *p = json_incref(json_object_get(r, "progress"));
+			json_decref(r);
+			return p;
+		}
+	return NULL;
+}
+
 static json_t *vm_json(sqlite3_stmt *st)
 {
 	const char *state = (const char *)sqlite3_column_text(st, 6);
@@ -415,6 +461,11 @@ static json_t *vm_json(sqlite3_stmt *st)
 		json_object_set_new(
 		    o, "supervised",
 		    json_string(sqlite3_column_int64(st, 16) == getpid() ? "child" : "adopted"));
+	json_t *migration = !strcmp(state, "migrating")
+	                        ? migration_json_locked((const char *)sqlite3_column_text(st, 0))
+	                        : NULL;
+	if (migration)
+		json_object_set_new(o, "migration", migration);
 	return o;
 }
 
@@ -946,9 +997,16 @@ restore_state:;
 	return r;
 }
 
+static void note_migration(void *ctx, const char *line)
+{
+	pthread_mutex_lock(&agent.lock);
+	migration_report_locked(ctx, line);
+	pthread_mutex_unlock(&agent.lock);
+}
+
 static enum MHD_Result vm_migrate(struct MHD_Connection *c, const char *name, struct req *rq)
 {
-	char to[REQ_MIGRATE_ADDR], err[400], state[16], req[128], answer[1024];
+	char to[REQ_MIGRATE_ADDR], err[400], state[16], req[160], answer[1024];
 	if (req_parse_migrate(rq->body, rq->len, to, err, sizeof(err)))
 		return send_error(c, 400, "%s", err);
 	/* While "migrating" no other operation runs, and the supervisor restarts nothing. */
@@ -958,9 +1016,13 @@ static enum MHD_Result vm_migrate(struct MHD_Connection *c, const char *name, st
 		return rc == 404 ? send_error(c, 404, "no such VM: %s", name)
 		                 : send_error(c, 409, "VM %s is %s (only a running VM migrates)",
 		                              name, state);
-	snprintf(req, sizeof(req), "{\"op\":\"migrate\",\"to\":\"%s\"}\n", to);
-	int ok = vm_control(name, req, answer, sizeof(answer), 300000) == 0 &&
+	snprintf(req, sizeof(req), "{\"op\":\"migrate\",\"to\":\"%s\",\"progress\":true}\n", to);
+	int ok = vm_control_progress(name, req, answer, sizeof(answer), 300000, note_migration,
+	                             (void *)name) == 0 &&
 	         !strstr(answer, "\"error\"");
+	pthread_mutex_lock(&agent.lock);
+	migration_report_locked(name, NULL);
+	pthread_mutex_unlock(&agent.lock);
 	static const char *const migrating[] = {"migrating", NULL};
 	if (!ok) {
 		/* A migration left in doubt keeps the VM paused (the target may run it): say so. */

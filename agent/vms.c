@@ -52,9 +52,16 @@ uint64_t node_mem_available(uint64_t *total)
 
 int vm_control(const char *name, const char *request, char *answer, size_t len, int timeout_ms)
 {
+	return vm_control_progress(name, request, answer, len, timeout_ms, NULL, NULL);
+}
+
+int vm_control_progress(const char *name, const char *request, char *answer, size_t len,
+                        int timeout_ms, void (*on_progress)(void *ctx, const char *line), void *ctx)
+{
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], err[300];
 	vm_sock_path(name, path, sizeof(path));
-	return control_exchange(path, request, answer, len, timeout_ms, err, sizeof(err));
+	return control_exchange_progress(path, request, answer, len, timeout_ms, on_progress, ctx,
+	                                 err, sizeof(err));
 }
 
 static int exec_sql(const char *sql, const char *name, sqlite3_int64 a, sqlite3_int64 b)

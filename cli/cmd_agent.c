@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ struct target {
 };
 
 static int progress_wanted; /* --progress, or stderr is a terminal */
+/* While set, request() calls it every WAIT_REPORT_MS that its answer is late. */
+static void (*while_waiting)(void *ctx);
+static void *while_waiting_ctx;
+#define WAIT_REPORT_MS 250
 
 /*
  * unix:PATH, PATH, tcp://A.B.C.D:PORT or tcp:A.B.C.D:PORT (the token from
@@ -180,6 +185,19 @@ static int request(const struct target *t, const char *method, const char *path,
 			buf = b;
 			cap *= 2;
 		}
+		if (while_waiting && !len) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			int ready = poll(&p, 1, WAIT_REPORT_MS);
+			if (ready < 0 && errno != EINTR)
+				break;
+			if (ready <= 0) {
+				void (*hook)(void *) = while_waiting;
+				while_waiting = NULL; /* its own requests wait plainly */
+				hook(while_waiting_ctx);
+				while_waiting = hook;
+				continue;
+			}
+		}
 		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -264,10 +282,12 @@ static const char *field(const char *obj, const char *key, char *out, size_t out
 							v++;
 						out[o++] = *v;
 					}
-				} else if (*v == '[') {
+				} else if (*v == '[' || *v == '{') {
 					int d = 0;
 					do {
-						d += *v == '[' ? 1 : *v == ']' ? -1 : 0;
+						d += *v == '[' || *v == '{'   ? 1
+						     : *v == ']' || *v == '}' ? -1
+						                              : 0;
 						if (o + 1 < outlen)
 							out[o++] = *v;
 						v++;
@@ -794,6 +814,47 @@ static int do_snapshots(const struct target *sock, int argc, char **argv, int js
 	return 0;
 }
 
+struct migration_watch {
+	const struct target *sock;
+	const char *name;
+	char last[200]; /* the last report shown */
+};
+
+/* Asks hedged how the migration goes (GET /vms/NAME) and shows it if it moved on. */
+static void show_migration(void *ctx)
+{
+	struct migration_watch *w = ctx;
+	char path[160], m[400], phase[16], round[24], bytes[24], dirty[24], line[200];
+	snprintf(path, sizeof(path), "/vms/%s", w->name);
+	struct reply rep;
+	if (request(w->sock, "GET", path, NULL, 0, 0, &rep))
+		return;
+	field(rep.body, "migration", m, sizeof(m));
+	free(rep.body);
+	if (!m[0])
+		return;
+	field(m, "phase", phase, sizeof(phase));
+	field(m, "round", round, sizeof(round));
+	field(m, "bytes", bytes, sizeof(bytes));
+	field(m, "dirty_pages", dirty, sizeof(dirty));
+	double mib = (double)strtoull(bytes, NULL, 10) / (1024.0 * 1024.0);
+	if (!strcmp(phase, "waiting"))
+		snprintf(line, sizeof(line), "migrating %s: %.1f MiB sent, waiting for the target",
+		         w->name, mib);
+	else
+		snprintf(line, sizeof(line),
+		         "migrating %s: round %s%s, %.1f MiB sent, %s pages dirty", w->name, round,
+		         !strcmp(phase, "paused") ? " (VM paused)" : "", mib,
+		         dirty[0] ? dirty : "0");
+	if (!strcmp(line, w->last))
+		return;
+	snprintf(w->last, sizeof(w->last), "%s", line);
+	if (isatty(2))
+		fprintf(stderr, "\r\033[K%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
 static int do_migrate(const struct target *sock, int argc, char **argv, const char *to, int json)
 {
 	if (argc != 1 || !to) {
@@ -810,9 +871,19 @@ static int do_migrate(const struct target *sock, int argc, char **argv, const ch
 	body[len++] = '}';
 	body[len] = '\0';
 	struct reply rep;
-	if (request(sock, "POST", path, body, len, 0, &rep))
+	struct migration_watch watch = {.sock = sock, .name = argv[0]};
+	if (progress_wanted) {
+		while_waiting = show_migration;
+		while_waiting_ctx = &watch;
+	}
+	int failed = request(sock, "POST", path, body, len, 0, &rep);
+	while_waiting = NULL;
+	if (watch.last[0] && isatty(2))
+		fputs("\r\033[K", stderr);
+	if (failed)
 		return 2;
-	static const char *const f[] = {"name", "to", "downtime_ms", "total_ms", "bytes", NULL};
+	static const char *const f[] = {"name",  "to",     "downtime_ms", "total_ms",
+	                                "bytes", "frames", NULL};
 	int rc = answer(&rep, 200, json, f);
 	free(rep.body);
 	return rc;
@@ -912,9 +983,10 @@ static const struct agent_help {
      "Snapshot a running or paused VM into hedged's store; --stop leaves it paused."},
     {"snapshots", "hedge snapshots [--json]\n       hedge snapshots rm SNAPSHOT",
      "List the stored snapshots, or delete one."},
-    {"migrate", "hedge migrate NAME --to tcp:A.B.C.D:PORT [--json]",
+    {"migrate", "hedge migrate NAME --to tcp:A.B.C.D:PORT [--json] [--progress]",
      "Move a running VM live to a 'hedge create --incoming' (or 'hedge run\n"
-     "--incoming') listening there. On failure it runs on here."},
+     "--incoming') listening there. On failure it runs on here. With --progress (or\n"
+     "on a terminal) the copy rounds are reported on stderr while it goes on."},
     {"pull", "hedge pull [--from HOST] IMAGE-ID|FILE",
      "Copy an image from another hedged (or a local file) into --host."},
     {"push", "hedge push --to HOST IMAGE-ID|FILE",
@@ -947,8 +1019,8 @@ static void agent_usage(FILE *out, const char *cmd)
 	        "                        The other hedged of pull and push (same token unless\n"
 	        "                        --from-token-file / --to-token-file)\n"
 	        "      --json            Print the agent's JSON as it came\n"
-	        "      --progress        Show upload and download progress (default: if stderr\n"
-	        "                        is a terminal)\n"
+	        "      --progress        Show upload, download and migration progress (default:\n"
+	        "                        if stderr is a terminal)\n"
 	        "  -f, --follow          logs: keep printing until the VM ends\n"
 	        "      --stop            snapshot: leave the VM paused afterwards\n"
 	        "  -h, --help            Show this help\n"

@@ -503,6 +503,43 @@ agent_cases() {
 	expect_code 200
 	t_end
 
+	# The proxy holds the target's READY back, so the migration is certainly
+	# under way (the VM paused, the source waiting) while it is looked at.
+	t_begin "agent: a migration under way shows its progress in GET /vms/NAME and hedge migrate"
+	local wport=$((20000 + ($$ + 11) % 20000)) xport=$((20000 + ($$ + 13) % 20000)) mig_pid
+	rm -f "$AG_DIR/release" "$AG_DIR/release.held"
+	build/hedge run --incoming "tcp:127.0.0.1:$wport" --incoming-timeout 30 >"$AG_DIR/target3.log" 2>&1 &
+	tgt_pid=$!
+	tcp_proxy "$xport" "$wport" "hold-ready:$AG_DIR/release"
+	proxy_pid=$TCP_PROXY_PID
+	t_wait ag_listening "$wport" || t_fail "the target never listened"
+	t_wait ag_listening "$xport" || t_fail "the proxy never listened"
+	api POST /vms -d "{\"name\":\"watched\",\"image\":\"$img\",\"args\":[\"100000\",\"20\"]}"
+	api POST /vms/watched/start
+	expect_code 200
+	build/asan/hedge migrate --host "unix:$AG_SOCK" watched --to "tcp:127.0.0.1:$xport" --progress \
+		>"$AG_DIR/mig.out" 2>"$AG_DIR/mig.err" &
+	mig_pid=$!
+	t_wait test -e "$AG_DIR/release.held" || t_fail "the target never said READY"
+	api GET /vms/watched
+	expect_stdout '"state":"migrating"'
+	expect_stdout '"migration":{'
+	expect_stdout '"phase":"waiting"'
+	grep -q '"bytes":[1-9]' "$T_OUT" || t_fail "no bytes in the progress: $(cat "$T_OUT")"
+	t_wait grep -q "migrating watched: .* MiB sent, waiting for the target" "$AG_DIR/mig.err" ||
+		t_fail "hedge migrate showed no progress: $(cat "$AG_DIR/mig.err")"
+	touch "$AG_DIR/release"
+	wait "$mig_pid" || t_fail "hedge migrate failed: $(cat "$AG_DIR/mig.err")"
+	grep -q "downtime" "$AG_DIR/mig.out" || t_fail "no result: $(cat "$AG_DIR/mig.out")"
+	api GET /vms/watched
+	expect_stdout '"state":"exited"'
+	expect_no_stdout '"migration"'
+	t_wait grep -q 'count=' "$AG_DIR/target3.log" || t_fail "the target does not run the VM"
+	kill "$tgt_pid" "$proxy_pid" 2>/dev/null
+	wait "$tgt_pid" 2>/dev/null
+	wait "$proxy_pid" 2>/dev/null
+	t_end
+
 	t_begin "agent: pull and push images between two agents, one over TCP with a token"
 	local tok=$AG_DIR/token tport=$((20000 + ($$ + 7) % 20000)) pid2
 	head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$tok"
