@@ -18,19 +18,13 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "le.h"
 #include "migrate.h"
 #include "snapfile.h"
 #include "snapshot.h"
 #include "status.h"
 
 #define FRAME_HEADER 16u
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 /* Walks the frames as the target would and rewrites each CRC. */
 static void fix_crcs(uint8_t *buf, size_t size)

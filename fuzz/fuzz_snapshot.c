@@ -22,16 +22,10 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "le.h"
 #include "jsonl.h"
 #include "mig_frames.h"
 #include "snapfile.h"
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 /* Recomputes the section CRCs and then the header's, following the lengths as written. */
 static void fix_crcs(uint8_t *buf, size_t size)

@@ -6,22 +6,11 @@
  */
 #include "mig_frames.h"
 #include "errmsg.h"
+#include "le.h"
 
 #include <string.h>
 
 #define ETH_HEADER 14u
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
 
 void mig_frames_start(struct mig_frames *b, uint8_t *buf)
 {

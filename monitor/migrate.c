@@ -55,6 +55,7 @@
 
 #include "crc32c.h"
 #include "hedge_abi.h"
+#include "le.h"
 #include "mig_frames.h"
 #include "snapshot.h"
 #include "status.h"
@@ -79,27 +80,6 @@
 #define MIN_MEM       (2ull << 20)
 #define MAX_MEM       ((uint64_t)HEDGE_MAX_MEM_GIB << 30)
 #define PAGE          SNAP_PAGE_SIZE
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4); /* x86: little-endian already */
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static int64_t ms_left(uint64_t deadline_ns)
 {

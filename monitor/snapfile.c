@@ -25,6 +25,7 @@
 
 #include "crc32c.h"
 #include "hedge_abi.h"
+#include "le.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the snapshot format is little-endian and so is this code"
@@ -52,30 +53,6 @@ enum {
 	H_RESERVED = 112, /* 12 zero bytes */
 	H_CRC = 124,
 };
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
