@@ -75,6 +75,7 @@ struct control {
 	/* The control thread's alone. */
 	struct client clients[MAX_CLIENTS];
 	struct client *progress_to; /* hears a running migration's progress; or NULL */
+	struct client *migrating;   /* asked for the migration under way; or NULL */
 	struct jsonl_obj req;
 };
 
@@ -211,7 +212,7 @@ static void reply_error(char *out, size_t outlen, const char *msg)
 
 static const char *state_name(const struct control *c)
 {
-	return c->user_paused ? "paused" : "running";
+	return c->migrating ? "migrating" : c->user_paused ? "paused" : "running";
 }
 
 static void op_status(struct control *c, char *out, size_t outlen)
@@ -304,16 +305,27 @@ static void hook_progress(void *ctx, const struct migrate_progress *p)
 	          line); /* a client too slow for it misses a report, nothing more */
 }
 
+static void serve_once(struct control *c, const struct timespec *timeout, int *quit);
+
+/* While a migration copies, other clients still get their answers (status only). */
+static void hook_tick(void *ctx)
+{
+	static const struct timespec now = {0, 0};
+	serve_once(ctx, &now, NULL);
+}
+
 /*
  * Moves the VM to another monitor (migrate.c).  On success the parked vCPU
  * is told the VM has ended, so hedge run exits 0 once the answer is out;
  * on failure the VM runs on as if nothing had happened, unless the target
  * may be running it already: then it stays paused.
  */
-static void op_migrate(struct control *c, const char *to, struct client *progress_to, char *out,
-                       size_t outlen)
+static void op_migrate(struct control *c, const char *to_text, struct client *cl, int progress,
+                       char *out, size_t outlen)
 {
-	char err[600];
+	char err[600], to[300];
+	/* Requests served meanwhile (hook_tick) parse into the same place as this one. */
+	snprintf(to, sizeof(to), "%s", to_text);
 	pthread_mutex_lock(&c->lock);
 	int paused = c->user_paused;
 	pthread_mutex_unlock(&c->lock);
@@ -324,11 +336,14 @@ static void op_migrate(struct control *c, const char *to, struct client *progres
 	struct migrate_hooks hooks = {.ctx = c,
 	                              .pause = hook_pause,
 	                              .resume = hook_resume,
-	                              .progress = progress_to ? hook_progress : NULL};
-	c->progress_to = progress_to;
+	                              .progress = progress ? hook_progress : NULL,
+	                              .tick = hook_tick};
+	c->progress_to = progress ? cl : NULL;
+	c->migrating = cl;
 	struct migrate_result res;
 	int rc = migrate_out(c->vm, to, &hooks, &res, err, sizeof(err));
 	c->progress_to = NULL;
+	c->migrating = NULL;
 	if (rc == MIGRATE_IN_DOUBT) {
 		/* The vCPU is parked: keep it so until the user decides (hedge vm resume). */
 		pthread_mutex_lock(&c->lock);
@@ -420,6 +435,10 @@ static void handle_request(struct control *c, struct client *cl, const char *lin
 		reply_error(out, outlen, "bad request: \"op\" must be a string");
 		return;
 	}
+	if (c->migrating && strcmp(op->str, "status") != 0) {
+		reply_error(out, outlen, "a migration is under way: only status is answered");
+		return;
+	}
 	static const char *const plain[] = {"op", NULL};
 	static const char *const snap[] = {"op", "path", "stop", NULL};
 	if (strcmp(op->str, "status") == 0 || strcmp(op->str, "pause") == 0 ||
@@ -446,8 +465,7 @@ static void handle_request(struct control *c, struct client *cl, const char *lin
 		else if (progress && progress->type != JSONL_BOOL)
 			reply_error(out, outlen, "\"progress\" must be true or false");
 		else
-			op_migrate(c, to->str, progress && progress->boolean ? cl : NULL, out,
-			           outlen);
+			op_migrate(c, to->str, cl, progress && progress->boolean, out, outlen);
 		return;
 	}
 	if (strcmp(op->str, "snapshot") != 0) {
@@ -511,6 +529,40 @@ static void accept_client(struct control *c)
 	close(fd); /* unreachable: the listening socket is not polled when full */
 }
 
+/*
+ * One round of the control thread: waits at most timeout (NULL: forever)
+ * for requests and serves them.  With quit NULL it is called from inside a
+ * migration (hook_tick): the end-of-thread eventfd is left for later, and
+ * the client that asked for the migration is not read until it is over.
+ */
+static void serve_once(struct control *c, const struct timespec *timeout, int *quit)
+{
+	struct pollfd fds[2 + MAX_CLIENTS];
+	int slot[2 + MAX_CLIENTS];
+	nfds_t n = 0;
+	int room = 0;
+	fds[n++] = (struct pollfd){.fd = quit ? c->wake_fd : -1, .events = POLLIN};
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		room |= c->clients[i].fd < 0;
+	fds[n++] = (struct pollfd){.fd = room ? c->listen_fd : -1, .events = POLLIN};
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && &c->clients[i] != c->migrating) {
+			slot[n] = i;
+			fds[n++] = (struct pollfd){.fd = c->clients[i].fd, .events = POLLIN};
+		}
+	if (ppoll(fds, n, timeout, NULL) <= 0)
+		return;
+	if (fds[0].revents) {
+		*quit = 1;
+		return;
+	}
+	if (fds[1].revents & POLLIN)
+		accept_client(c);
+	for (nfds_t i = 2; i < n; i++)
+		if (fds[i].revents)
+			serve_client(c, &c->clients[slot[i]]);
+}
+
 static void *control_main(void *arg)
 {
 	struct control *c = arg;
@@ -518,31 +570,9 @@ static void *control_main(void *arg)
 	c->ready = 1;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	for (;;) {
-		struct pollfd fds[2 + MAX_CLIENTS];
-		int slot[2 + MAX_CLIENTS];
-		nfds_t n = 0;
-		int room = 0;
-		fds[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			room |= c->clients[i].fd < 0;
-		fds[n++] = (struct pollfd){.fd = room ? c->listen_fd : -1, .events = POLLIN};
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (c->clients[i].fd >= 0) {
-				slot[n] = i;
-				fds[n++] =
-				    (struct pollfd){.fd = c->clients[i].fd, .events = POLLIN};
-			}
-		if (ppoll(fds, n, NULL, NULL) < 0)
-			continue;
-		if (fds[0].revents)
-			break;
-		if (fds[1].revents & POLLIN)
-			accept_client(c);
-		for (nfds_t i = 2; i < n; i++)
-			if (fds[i].revents)
-				serve_client(c, &c->clients[slot[i]]);
-	}
+	int quit = 0;
+	while (!quit)
+		serve_once(c, NULL, &quit);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (c->clients[i].fd >= 0)
 			drop_client(&c->clients[i]);

@@ -77,6 +77,7 @@
 #define TARGET_NS     1000000ull   /* a final round predicted to take less is short enough */
 #define DRAIN_POLL_NS 200000       /* how often to look whether the target has everything */
 #define PROGRESS_NS   250000000ull /* at most this long between progress reports */
+#define TICK_NS       10000000ull  /* and between ticks (migrate_hooks) */
 #define MIN_MEM       (2ull << 20)
 #define MAX_MEM       ((uint64_t)HEDGE_MAX_MEM_GIB << 30)
 #define PAGE          SNAP_PAGE_SIZE
@@ -231,6 +232,8 @@ struct source {
 	const struct migrate_hooks *hooks;
 	struct migrate_progress progress;
 	uint64_t progress_at; /* when it was last reported */
+	uint64_t tick_at;     /* when the tick hook last ran */
+	int paused;           /* the vCPU is parked: no ticks, the downtime runs */
 	char *err;
 	size_t errlen;
 };
@@ -255,6 +258,10 @@ static int page_is_zero(const uint8_t *p)
 static void report(struct source *s, const char *phase)
 {
 	uint64_t now = host_monotonic_ns();
+	if (s->hooks->tick && !s->paused && now - s->tick_at >= TICK_NS) {
+		s->tick_at = now;
+		s->hooks->tick(s->hooks->ctx);
+	}
 	if (!s->hooks->progress || (!phase && now - s->progress_at < PROGRESS_NS))
 		return;
 	if (phase)
@@ -487,6 +494,7 @@ static int drain(struct source *s)
 		struct timespec ts = {.tv_nsec = DRAIN_POLL_NS};
 		if (ppoll(&p, 1, &ts, NULL) > 0)
 			return set_err(s->err, s->errlen, "the target closed the connection early");
+		report(s, NULL);
 	}
 }
 
@@ -587,6 +595,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	if (h->pause(h->ctx, s->err, s->errlen))
 		return -1;
 	*paused = 1;
+	s->paused = 1;
 	uint64_t paused_at = host_monotonic_ns();
 	s->progress.round = rounds + 1;
 	report(s, "paused");

@@ -35,8 +35,14 @@ struct migrate_hooks {
 	void *ctx;
 	int (*pause)(void *ctx, char *err, size_t errlen);
 	void (*resume)(void *ctx);
-	/* NULL, or called at least every PROGRESS_MS while data moves and at each phase. */
+	/* NULL, or called at least every 250 ms while data moves and at each phase. */
 	void (*progress)(void *ctx, const struct migrate_progress *p);
+	/*
+	 * NULL, or called every few milliseconds while the source copies and
+	 * waits for the target's acknowledgements (not while the VM is paused),
+	 * so that the caller can answer others meanwhile.
+	 */
+	void (*tick)(void *ctx);
 };
 
 struct migrate_result {

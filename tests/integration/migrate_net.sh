@@ -206,6 +206,42 @@ mn_paused_frames_case() {
 	t_end
 }
 
+# mn_status_is SOCK STATE: the monitor behind SOCK answers, in time, with STATE.
+mn_status_is() {
+	build/hedge vm status --api-sock "$1" --timeout 1 --json 2>/dev/null | grep -q "\"state\":\"$2\""
+}
+
+# The link is slowed to 512 kbit/s, so the first copy round (about 100 KB)
+# takes over a second, during which the source waits for the target's
+# acknowledgements: its control socket must answer status (and refuse
+# anything else) meanwhile, not after the migration.
+mn_status_during_case() {
+	local src=$MN/s0.sock srcpid mpid
+	t_begin "the control socket answers status during a migration and refuses other requests"
+	rm -f "$src"
+	timeout -k 5 120 build/hedge run --netns "$MN_S" --api-sock "$src" $MN_EX/counter.hvt 100000 20 \
+		>"$MN/s0.out" 2>"$MN/s0.out.err" </dev/null &
+	srcpid=$!
+	MN_PIDS+=("$srcpid")
+	t_wait counter_reached "$MN/s0.out" 2 || t_fail "the counter did not start"
+	mn_target "$MN_D" "$MN/s1.sock" "$MN/s1.out"
+	tc -n "$MN_S" qdisc add dev hvs root tbf rate 512kbit burst 16kbit latency 2s
+	build/hedge vm migrate --api-sock "$src" --to "$MN_TO" --json >"$MN/mig.json" 2>"$MN/mig.err" &
+	mpid=$!
+	t_wait mn_status_is "$src" migrating || t_fail "status did not say migrating during the copy"
+	t_run build/hedge vm pause --api-sock "$src" --timeout 2
+	expect_status 1
+	expect_stderr "a migration is under way"
+	wait "$mpid" || t_fail "the migration failed: $(cat "$MN/mig.err")"
+	tc -n "$MN_S" qdisc del dev hvs root
+	grep -q '"ok":true' "$MN/mig.json" || t_fail "answer: $(cat "$MN/mig.json")"
+	wait "$srcpid" || t_fail "the source did not end after the migration"
+	t_wait test -S "$MN/s1.sock" || t_fail "the target never made its socket"
+	t_wait mn_status_is "$MN/s1.sock" running || t_fail "the target does not run the VM"
+	mn_stop
+	t_end
+}
+
 # mn_fdb_port NS: the bridge port the guest's MAC is learned on, if any.
 mn_fdb_port() {
 	bridge -n "$1" fdb show br hbr0 | awk -v mac="$MN_MAC" '$1 == mac && $2 == "dev" { print $3; exit }'
@@ -287,6 +323,7 @@ else
 	mn_setup || t_fail "could not build the namespaces"
 	t_end
 	mn_counter_case 50 2000
+	mn_status_during_case
 	mn_paused_frames_case release build/hedge
 	mn_paused_frames_case asan build/asan/hedge
 	mn_http_cases release build/hedge
