@@ -18,6 +18,9 @@
  * nothing yet must not look like one that did.
  *
  * Requests are handled one at a time; a few clients may stay connected.
+ * While a migration copies memory, the control thread looks at the other
+ * clients every few milliseconds (hook_tick) and answers status ("migrating")
+ * and nothing else.
  */
 #include "control.h"
 
@@ -301,8 +304,8 @@ static void hook_progress(void *ctx, const struct migrate_progress *p)
 	         "\"dirty_pages\":%llu,\"mem_bytes\":%llu}}",
 	         p->phase, p->round, (unsigned long long)p->bytes,
 	         (unsigned long long)p->dirty_pages, (unsigned long long)p->mem_bytes);
-	send_line(c->progress_to,
-	          line); /* a client too slow for it misses a report, nothing more */
+	/* A client too slow for it misses a report, nothing more. */
+	send_line(c->progress_to, line);
 }
 
 static void serve_once(struct control *c, const struct timespec *timeout, int *quit);

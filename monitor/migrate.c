@@ -625,11 +625,11 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	struct mig_frames frames;
 	mig_frames_start(&frames, s->frames_buf);
 	take_frames(s, &frames);
+	char why[160];
 	if (send_frame(s->fd, MIG_FRAMES, frames.buf, frames.len, NULL, 0, &s->bytes) ||
 	    send_all(s->fd, "GO\n", 3, 0, IO_TIMEOUT_MS)) {
 		int saved = errno;
 		/* Without GO the target never runs the VM: it goes on here, frames and all. */
-		char why[160];
 		if (s->vm->net)
 			mig_frames_decode(frames.buf, frames.len, give_back, s->vm->net, why,
 			                  sizeof(why));
@@ -643,8 +643,13 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	char line[LINE_MAX_LEN + 1] = "";
 	errno = 0;
 	if (recv_line(s->fd, line, sizeof(line), IO_TIMEOUT_MS) == 0 &&
-	    strncmp(line, "ERR ", 4) == 0)
+	    strncmp(line, "ERR ", 4) == 0) {
+		/* It refused before running the VM (the frames, say): the VM goes on here. */
+		if (s->vm->net)
+			mig_frames_decode(frames.buf, frames.len, give_back, s->vm->net, why,
+			                  sizeof(why));
 		return set_err(s->err, s->errlen, "the target refuses: %s", line + 4);
+	}
 	if (strcmp(line, "RUNNING") != 0) {
 		set_err(s->err, s->errlen,
 		        "the target did not confirm that it runs the VM (%s): the VM stays paused "

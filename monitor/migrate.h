@@ -79,7 +79,8 @@ int migrate_parse_addr(const char *spec, uint32_t *ip, uint16_t *port);
  * VM is ready, waits for its go-ahead and puts the frames that reached the
  * source meanwhile into the guest's receive ring on net (NULL: none; their
  * number in *frames).  Each returns 0 or an exit status with a reason in
- * err; after a failure before the go-ahead, migrate_refuse sends the reason.
+ * err; after any failure migrate_refuse sends the reason (migrate_commit
+ * fails only before it confirms, while the source still has the VM).
  */
 int migrate_accept(const char *spec, unsigned timeout_s, int *fd, char *err, size_t errlen);
 int migrate_receive(int fd, struct vm *vm, uint64_t want_mem, unsigned timeout_s,

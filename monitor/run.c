@@ -287,6 +287,8 @@ static int incoming(const struct run_config *cfg, struct vm *vm, struct net_dev 
 	}
 	unsigned frames;
 	rc = migrate_commit(fd, vm->net, &frames, err, sizeof(err));
+	if (rc) /* before RUNNING: the source still has the VM and hears why */
+		migrate_refuse(fd, err);
 	close(fd);
 	if (rc)
 		return fail(rc, cfg->incoming, err);

@@ -268,7 +268,8 @@ setTimeout(() => fail("timed out after " + n + " answers"), 60000).unref();
 # defaults to 127.0.0.1; for 20 s at most), damaging or
 # delaying a migration stream on the way; TCP_PROXY_PID is its pid (the
 # caller waits until PORT listens).  MODE "flip" inverts one byte of guest
-# memory (bytes 100000 and on are page data); "cut-go" breaks both
+# memory (bytes 100000 and on are page data); "flip-frames" one byte of the
+# checksum of the network frames the source sends after READY; "cut-go" breaks both
 # connections instead of passing on the source's GO, "cut-running" instead of
 # passing on the target's RUNNING; "hold-ready:FILE" keeps the target's READY
 # (and whatever follows) from the source, with the source's VM paused, until
@@ -286,6 +287,9 @@ const srv = net.createServer((c) => {
 	const cut = () => { c.destroy(); t.destroy(); };
 	c.on("data", (d) => {
 		if (mode === "cut-go" && ready) return cut();
+		if (mode === "flip-frames" && ready && !done) {
+			d = Buffer.from(d); d[4] ^= 0x55; done = true;
+		}
 		if (mode === "flip" && !done && seen + d.length > 100000) {
 			d = Buffer.from(d); d[100000 - seen] ^= 0x55; done = true;
 		}

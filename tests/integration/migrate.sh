@@ -191,6 +191,21 @@ migrate_failure_cases() {
 	mg_expect_alive "$sock" "$out"
 	t_end
 
+	t_begin "$tag: damaged network frames after READY are refused by the target; the source runs on"
+	mg_target "$HEDGE" "$MG/t.sock" "$MG/t.out"
+	tport=$MG_PORT
+	mg_proxy "$tport" flip-frames
+	t_run "$HEDGE" vm migrate --api-sock "$sock" --to "tcp:127.0.0.1:$MG_PORT"
+	expect_status 1
+	expect_one_line_error
+	expect_stderr "the target refuses: bad migration stream: checksum mismatch in the network frames"
+	wait "$MG_TPID"
+	[ "$?" = 3 ] || t_fail "the target did not exit with 3"
+	kill "$MG_FPID" 2>/dev/null
+	wait "$MG_FPID" 2>/dev/null
+	mg_expect_alive "$sock" "$out"
+	t_end
+
 	t_begin "$tag: the connection breaks after GO, before the target has it: the source keeps the VM paused; resumed, it runs on"
 	mg_target "$HEDGE" "$MG/t.sock" "$MG/t.out"
 	tport=$MG_PORT
