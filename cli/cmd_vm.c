@@ -51,7 +51,8 @@ static void vm_usage(FILE *out)
 	    "Options:\n"
 	    "  -s, --api-sock PATH  The VM's control socket (required)\n"
 	    "      --json           Print the monitor's JSON answer as it came\n"
-	    "      --timeout SEC    Wait at most SEC seconds for the answer (default 60)\n"
+	    "      --timeout SEC    Wait at most SEC seconds for the answer (default 60; for\n"
+	    "                       migrate, for news: each progress report restarts it)\n"
 	    "  -h, --help           Show this help ('hedge vm COMMAND --help' for one command)\n"
 	    "\n"
 	    "Exit status:\n"
@@ -156,10 +157,18 @@ static unsigned long long progress_field(const char *line, const char *key)
 	return p ? strtoull(p + strlen(pattern), NULL, 10) : 0;
 }
 
+struct progress_view {
+	int show;   /* --progress, or a terminal */
+	int on_tty; /* one line updated in place */
+};
+
 /* One report of a migration: in place on a terminal, else a line of its own. */
 static void show_progress(void *ctx, const char *line)
 {
-	const int *on_tty = ctx;
+	const struct progress_view *view = ctx;
+	const int *on_tty = &view->on_tty;
+	if (!view->show)
+		return;
 	char phase[16] = "";
 	const char *p = strstr(line, "\"phase\":\"");
 	if (p)
@@ -300,8 +309,9 @@ int cmd_vm(int argc, char **argv)
 		jsonl_quote(quoted, sizeof(quoted), a.to);
 		if (a.progress < 0)
 			a.progress = isatty(STDERR_FILENO);
-		snprintf(request, sizeof(request), "{\"op\":\"migrate\",\"to\":%s%s}\n", quoted,
-		         a.progress ? ",\"progress\":true" : "");
+		/* The reports also keep --timeout from running out on a long migration. */
+		snprintf(request, sizeof(request),
+		         "{\"op\":\"migrate\",\"to\":%s,\"progress\":true}\n", quoted);
 	} else {
 		snprintf(request, sizeof(request), "{\"op\":\"%s\"}\n", a.cmd->name);
 	}
@@ -314,11 +324,11 @@ int cmd_vm(int argc, char **argv)
 		return VM_UNREACHABLE;
 	}
 	char err[200];
-	int on_tty = isatty(STDERR_FILENO);
-	int rc = control_exchange_progress(
-	    a.sock, request, answer, ANSWER_MAX, (int)a.timeout_s * 1000,
-	    a.progress > 0 ? show_progress : NULL, &on_tty, err, sizeof(err));
-	if (a.progress > 0 && on_tty)
+	struct progress_view view = {.show = a.progress > 0, .on_tty = isatty(STDERR_FILENO)};
+	int rc =
+	    control_exchange_progress(a.sock, request, answer, ANSWER_MAX, (int)a.timeout_s * 1000,
+	                              a.to ? show_progress : NULL, &view, err, sizeof(err));
+	if (view.show && view.on_tty)
 		fputs("\r\033[K", stderr); /* the report line goes; the answer follows */
 	if (rc) {
 		fprintf(stderr, "hedge vm: %s\n", err);

@@ -43,7 +43,9 @@ static int send_all(int fd, const char *data, size_t len)
 /*
  * Reads lines until one that is not a progress report (those go to
  * on_progress, when given) and leaves it in answer; 0, or -1 with a reason.
- * A line is at most answer_len - 1 bytes, the answer included.
+ * A line is at most answer_len - 1 bytes, the answer included.  Each report
+ * starts the time limit again: a long migration that keeps reporting is
+ * not given up on.
  */
 static int read_answer(int fd, const char *sock_path, char *answer, size_t answer_len,
                        int timeout_ms, void (*on_progress)(void *ctx, const char *line), void *ctx,
@@ -59,6 +61,7 @@ static int read_answer(int fd, const char *sock_path, char *answer, size_t answe
 			if (!on_progress || strncmp(answer, "{\"progress\":", 12) != 0)
 				return 0;
 			on_progress(ctx, answer);
+			deadline = monotonic_ms() + (uint64_t)timeout_ms;
 			got -= (size_t)(nl + 1 - answer);
 			memmove(answer, nl + 1, got);
 			answer[got] = '\0';

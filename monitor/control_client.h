@@ -21,7 +21,8 @@ int control_exchange(const char *sock_path, const char *request, char *answer, s
 /*
  * The same for a request that asks for progress ({"op":"migrate",...,
  * "progress":true}): each {"progress":...} line before the answer is passed
- * to on_progress (NUL-terminated, without its '\n') as it arrives.
+ * to on_progress (NUL-terminated, without its '\n') as it arrives, and
+ * timeout_ms becomes the longest wait without one.
  */
 int control_exchange_progress(const char *sock_path, const char *request, char *answer,
                               size_t answer_len, int timeout_ms,

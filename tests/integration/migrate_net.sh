@@ -214,7 +214,9 @@ mn_status_is() {
 # The link is slowed to 512 kbit/s, so the first copy round (about 100 KB)
 # takes over a second, during which the source waits for the target's
 # acknowledgements: its control socket must answer status (and refuse
-# anything else) meanwhile, not after the migration.
+# anything else) meanwhile, not after the migration; and hedge vm migrate
+# with a --timeout shorter than that still waits for the answer while
+# progress reports come.
 mn_status_during_case() {
 	local src=$MN/s0.sock srcpid mpid
 	t_begin "the control socket answers status during a migration and refuses other requests"
@@ -226,7 +228,9 @@ mn_status_during_case() {
 	t_wait counter_reached "$MN/s0.out" 2 || t_fail "the counter did not start"
 	mn_target "$MN_D" "$MN/s1.sock" "$MN/s1.out"
 	tc -n "$MN_S" qdisc add dev hvs root tbf rate 512kbit burst 16kbit latency 2s
-	build/hedge vm migrate --api-sock "$src" --to "$MN_TO" --json >"$MN/mig.json" 2>"$MN/mig.err" &
+	# --timeout 1, shorter than the migration: its progress reports restart it.
+	build/hedge vm migrate --api-sock "$src" --to "$MN_TO" --json --timeout 1 \
+		>"$MN/mig.json" 2>"$MN/mig.err" &
 	mpid=$!
 	t_wait mn_status_is "$src" migrating || t_fail "status did not say migrating during the copy"
 	t_run build/hedge vm pause --api-sock "$src" --timeout 2
