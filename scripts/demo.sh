@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/demo.sh - sets everything up on a fresh machine and boots the hello
-# unikernel in a KVM microVM.
+# scripts/demo.sh - sets everything up on a fresh machine, boots the hello
+# unikernel in a KVM microVM, runs WebAssembly apps (one serving a page in a
+# network namespace) and live-migrates a web server between two namespaces.
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -25,10 +26,14 @@ TAP=hdemo0
 SITE=$(mktemp -d)
 LOG=$(mktemp)
 printf '<html><body><h1>Served by a WebAssembly unikernel on hedge</h1></body></html>\n' >"$SITE/index.html"
+S=hedge-demoS$$
+D=hedge-demoD$$
 cleanup() {
 	set +e
 	netns_cleanup "$NS" "${PID:-}"
-	rm -rf "$SITE" "$LOG"
+	netns_cleanup "$S" "${SRC:-}"
+	netns_cleanup "$D" "${DST:-}"
+	rm -rf "$SITE" "$LOG" "$LOG.target"
 	t_cleanup
 }
 trap cleanup EXIT
@@ -42,3 +47,27 @@ wait_log "$LOG" listening "$PID" 60 || true # the first run builds the image: gi
 netns_tap "$NS" "$TAP" 10.99.0.1/24 "$PID"
 echo "== curl http://10.99.0.2:8080/index.html (inside the namespace)"
 ip netns exec "$NS" curl -sS --max-time 10 --retry 5 --retry-connrefused http://10.99.0.2:8080/index.html
+
+# Live migration: a web server moves, while it runs, to a monitor in a second
+# namespace.  The two namespaces this script creates are joined by a veth
+# pair with a bridge in each; the guest keeps its address and MAC.
+echo "== live migration: net_http in namespace $S moves to a monitor in namespace $D"
+netns_bridged_pair "$S" "$D" 10.98.0
+# A new bridge port forwards once the kernel has seen its link come up.
+t_wait ip netns exec "$S" ping -c 1 -W 1 10.98.0.2 >/dev/null
+SOCK=$T_TMP/vm.sock
+timeout -k 5 120 build/hedge run --netns "$S" --net tap:htap0 --ip 10.98.0.10/24 \
+	--api-sock "$SOCK" build/examples/net_http.hvt 8080 >"$LOG" 2>&1 </dev/null &
+SRC=$!
+wait_log "$LOG" listening "$SRC" 10
+ip netns exec "$S" curl -sS --max-time 10 http://10.98.0.10:8080/before
+timeout -k 5 120 build/hedge run --netns "$D" --net tap:htap0 --incoming tcp:10.98.0.2:7000 \
+	--incoming-timeout 30 >"$LOG.target" 2>&1 </dev/null &
+DST=$!
+t_wait eval 'ip netns exec "$D" ss -Hltn "sport = :7000" | grep -q .'
+echo "== hedge vm migrate --api-sock SOCK --to tcp:10.98.0.2:7000 --progress"
+build/hedge vm migrate --api-sock "$SOCK" --to tcp:10.98.0.2:7000 --progress
+wait "$SRC" || true
+SRC=
+echo "== the same address answers from the other namespace's monitor now"
+ip netns exec "$S" curl -sS --max-time 10 http://10.98.0.10:8080/after
