@@ -251,6 +251,16 @@ static void do_poll(struct vm *vm, struct hedge_hc_poll *a, uint64_t timeout_ns,
 	int want_stdin = (interest & HEDGE_EVENT_STDIN) != 0;
 	int want_net = (interest & HEDGE_EVENT_NET) && vm->net;
 	a->ready = 0;
+	/* A guest that only waits still wakes its monitor for the next announcement. */
+	if (vm->net) {
+		net_announce_due(vm->net);
+		uint64_t announce_ns = net_announce_wait_ns(vm->net, host_monotonic_ns());
+		if (announce_ns < timeout_ns) {
+			timeout_ns = announce_ns;
+			ts = (struct timespec){.tv_sec = timeout_ns / 1000000000ull,
+			                       .tv_nsec = timeout_ns % 1000000000ull};
+		}
+	}
 	/* A closed stdin is at end of file: always readable, never blocking. */
 	if (want_stdin && vm->stdin_fd < 0)
 		a->ready |= HEDGE_EVENT_STDIN;

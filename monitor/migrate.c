@@ -1044,17 +1044,5 @@ void migrate_announce(struct net_dev *net)
 	if (!net || !net->ipv4)
 		return;
 	wait_link_running(net->name);
-	/* An ARP request for the guest's own address, from it, to everyone. */
-	uint8_t f[60] = {0};
-	memset(f, 0xff, 6);
-	memcpy(f + 6, net->mac, 6);
-	f[12] = 0x08, f[13] = 0x06;                 /* ARP */
-	f[14] = 0x00, f[15] = 0x01;                 /* Ethernet */
-	f[16] = 0x08, f[17] = 0x00;                 /* IPv4 */
-	f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1; /* request */
-	memcpy(f + 22, net->mac, 6);
-	memcpy(f + 28, &net->ipv4, 4);
-	memcpy(f + 38, &net->ipv4, 4);
-	if (write(net->tap_fd, f, sizeof(f)) != (ssize_t)sizeof(f))
-		return; /* best effort: peers relearn on the guest's next packet anyway */
+	net_announce(net, host_monotonic_ns());
 }

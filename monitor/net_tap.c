@@ -10,6 +10,7 @@
  * impersonate other hosts on the link.
  */
 #include "net_tap.h"
+#include "vm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -262,8 +263,58 @@ int net_deliver(struct net_dev *dev, const uint8_t *frame, size_t len, char *err
 	return 1;
 }
 
+/* An ARP request for the guest's own address, from it, to everyone. */
+static void send_announcement(struct net_dev *dev)
+{
+	uint8_t f[60] = {0};
+	memset(f, 0xff, 6);
+	memcpy(f + 6, dev->mac, 6);
+	f[12] = 0x08, f[13] = 0x06;                 /* ARP */
+	f[14] = 0x00, f[15] = 0x01;                 /* Ethernet */
+	f[16] = 0x08, f[17] = 0x00;                 /* IPv4 */
+	f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1; /* request */
+	memcpy(f + 22, dev->mac, 6);
+	memcpy(f + 28, &dev->ipv4, 4);
+	memcpy(f + 38, &dev->ipv4, 4);
+	/* Best effort: peers relearn on the guest's next packet anyway. */
+	if (write(dev->tap_fd, f, sizeof(f)) == (ssize_t)sizeof(f))
+		dev->tx_frames++;
+}
+
+#define ANNOUNCE_FIRST_NS 50000000ull /* then twice the gap each time */
+
+void net_announce(struct net_dev *dev, uint64_t now_ns)
+{
+	if (!dev->ipv4 || dev->tap_fd < 0)
+		return;
+	send_announcement(dev);
+	dev->announce_left = NET_ANNOUNCE_REPEATS;
+	dev->announce_next_ns = now_ns + ANNOUNCE_FIRST_NS;
+}
+
+uint64_t net_announce_wait_ns(const struct net_dev *dev, uint64_t now_ns)
+{
+	if (!dev->announce_left)
+		return UINT64_MAX;
+	return dev->announce_next_ns > now_ns ? dev->announce_next_ns - now_ns : 0;
+}
+
+void net_announce_due(struct net_dev *dev)
+{
+	if (!dev->announce_left)
+		return;
+	uint64_t now = host_monotonic_ns();
+	if (now < dev->announce_next_ns)
+		return;
+	send_announcement(dev);
+	dev->announce_left--;
+	unsigned sent = NET_ANNOUNCE_REPEATS - dev->announce_left;
+	dev->announce_next_ns = now + (ANNOUNCE_FIRST_NS << sent);
+}
+
 int net_pump(struct net_dev *dev, char *err, size_t errlen)
 {
+	net_announce_due(dev);
 	if (!dev->tx || !dev->rx)
 		return 0;
 	if (pump_tx(dev, err, errlen) || pump_rx(dev, err, errlen))

@@ -25,6 +25,8 @@ struct net_dev {
 	uint32_t ipv4, netmask, gateway;
 	struct hedge_net_ring *tx, *rx; /* host views, NULL until NET_SETUP */
 	uint64_t tx_frames, rx_frames, tx_dropped, rx_dropped;
+	unsigned announce_left;    /* gratuitous ARPs still to send (net_announce) */
+	uint64_t announce_next_ns; /* when the next one is due */
 };
 
 /* Opens (creating if missing) and brings up the TAP device; -1 with a reason. */
@@ -46,6 +48,17 @@ ssize_t net_take(struct net_dev *dev, uint8_t *buf, size_t cap);
  * if the guest corrupted rx's indices.
  */
 int net_deliver(struct net_dev *dev, const uint8_t *frame, size_t len, char *err, size_t errlen);
+/*
+ * Tells the network the guest is here now (after a migration): a gratuitous
+ * ARP at once and NET_ANNOUNCE_REPEATS more, 50, 150 and 350 ms later, sent
+ * by net_pump (as QEMU does; one lost broadcast must not hide the guest).
+ */
+#define NET_ANNOUNCE_REPEATS 3
+void net_announce(struct net_dev *dev, uint64_t now_ns);
+/* Nanoseconds until the next announcement is due, or UINT64_MAX if none is. */
+uint64_t net_announce_wait_ns(const struct net_dev *dev, uint64_t now_ns);
+/* Sends the announcement that has come due, if one has (net_pump does too). */
+void net_announce_due(struct net_dev *dev);
 /* True if rx holds frames the guest has not taken. */
 int net_rx_pending(const struct net_dev *dev);
 

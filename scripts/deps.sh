@@ -11,7 +11,7 @@ set -eu
 # serve bench/.
 packages=(build-essential clang lld libclang-rt-14-dev libseccomp-dev binutils
 	wabt wasi-libc libclang-rt-14-dev-wasm32 hyperfine nodejs wrk
-	dpkg-dev iproute2 iputils-ping curl # apt-get source lwip; the network tests
+	dpkg-dev iproute2 iputils-ping curl python3 # apt-get source lwip; the network tests
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev) # hedged
 
 missing=()

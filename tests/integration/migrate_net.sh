@@ -299,13 +299,19 @@ mn_http_cases() {
 	mn_fdb_is "$MN_S" hvs || t_fail "$MN_S's bridge has the guest at '$(mn_fdb_port "$MN_S")'"
 	t_end
 
-	t_begin "$tag: the gratuitous ARP after migration moves the guest in both bridges"
+	t_begin "$tag: the gratuitous ARPs after migration move the guest in both bridges"
 	# Nobody talks to the guest now, and it says nothing of its own: only the
 	# target's announcement can teach the bridges where it went.
 	mn_fdb_is "$MN_D" htap0 || t_fail "$MN_D's bridge has the guest at '$(mn_fdb_port "$MN_D")'"
+	# The announcement is repeated (4 in 350 ms): seen on the far side's bridge.
+	timeout -k 5 30 ip netns exec "$MN_D" python3 tests/tools/garp_count.py hbr0 "$MN_MAC" \
+		"$MN_GUEST" 4 10 >"$MN/garp.out" 2>&1 &
+	local gpid=$!
+	t_wait grep -q ready "$MN/garp.out" || t_fail "the ARP counter did not start: $(cat "$MN/garp.out")"
 	mn_target "$MN_S" "$MN/h2.sock" "$MN/h2.out" --net tap:htap0
 	mn_migrate "$src" "$srcpid" 2 "$MN/h1.out.err"
 	srcpid=$MN_TPID
+	wait "$gpid" || t_fail "expected 4 announcements: $(cat "$MN/garp.out")"
 	t_wait mn_fdb_is "$MN_S" htap0 || t_fail "$MN_S's bridge kept the guest at '$(mn_fdb_port "$MN_S")'"
 	t_wait mn_fdb_is "$MN_D" hvd || t_fail "$MN_D's bridge kept the guest at '$(mn_fdb_port "$MN_D")'"
 	mn_curl "$MN_D" d >"$T_OUT" 2>"$T_ERR" || t_fail "no answer in $MN_D after migrating back"
