@@ -193,7 +193,7 @@ $(BUILD)/test_wasi_vfs: tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS) $(wildcard 
 	$(CC) $(ASAN_CFLAGS) -Iguest/wasi -Iabi -o $@ tests/unit/test_wasi_vfs.c $(WASI_HOST_SRCS)
 
 # Unit tests of the snapshot file format and the control protocol's JSON.
-SNAPSHOT_UNIT_SRCS := monitor/errmsg.c monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c monitor/mig_frames.c
+SNAPSHOT_UNIT_SRCS := monitor/errmsg.c monitor/snapfile.c monitor/crc32c.c monitor/jsonl.c monitor/mig_frames.c monitor/mig_delta.c
 $(BUILD)/test_snapshot: tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS) $(HOST_HDRS) tests/unit/check.h
 	$(CC) $(ASAN_CFLAGS) $(HOST_INC) -o $@ tests/unit/test_snapshot.c $(SNAPSHOT_UNIT_SRCS)
 
@@ -225,7 +225,7 @@ $(BUILD)/fuzz/fuzz_elf: fuzz/fuzz_elf.c monitor/elf_load.c monitor/errmsg.c $(HO
 
 # The target side of migration, with what it pulls in; clang needs telling
 # that a variable-sized struct kvm_msrs inside another is meant.
-FUZZ_MIGRATE_SRCS := $(addprefix monitor/,migrate.c mig_frames.c snapshot.c snapfile.c crc32c.c \
+FUZZ_MIGRATE_SRCS := $(addprefix monitor/,migrate.c mig_frames.c mig_delta.c snapshot.c snapfile.c crc32c.c \
 	errmsg.c guest_mem.c net_tap.c vm.c cpuid_cache.c kvm.c hypercall.c control.c jsonl.c)
 fuzz: $(BUILD)/fuzz/fuzz_migrate
 $(BUILD)/fuzz/fuzz_migrate: fuzz/fuzz_migrate.c $(FUZZ_MIGRATE_SRCS) $(HOST_HDRS)

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/migrate.sh - live migration between two network namespaces joined by
-# a veth pair, as a matrix: an idle guest and a busy one (net_busy rewriting
-# BUSY_MIB MiB without pause), 64 MiB and 512 MiB of guest memory, the link
+# a veth pair, as a matrix: an idle guest, a busy one (net_busy rewriting one
+# word in each page of BUSY_MIB MiB without pause: pages go as small deltas)
+# and a dense one (rewriting every word: no delta helps), 64 MiB and 512 MiB
+# of guest memory, the link
 # unlimited and limited to 100 Mbit/s (tbf on the source's veth end).  For
 # each: the monitor's downtime (vCPU parked to the target's READY), the
 # longest gap between answers seen by a UDP probe polling the guest every
 # millisecond from the source's namespace, total time, bytes sent and copy
-# rounds (medians of RUNS), how many probes went unanswered and how many
-# frames the source forwarded.  Then the longest stall a keep-alive HTTP
+# rounds (medians of RUNS), pages sent as deltas, how many probes went
+# unanswered and how many frames the source forwarded.  Then the longest stall a keep-alive HTTP
 # connection sees when net_http migrates under it; snapshot size and restore
 # time (start of hedge to the guest's first instruction) for the same guests, and the
 # figures the papers give for MirageManager and Podman+CRIU, which cannot
@@ -68,11 +70,11 @@ setup() {
 	wait_for ip netns exec "$S" ping -c 1 -W 1 "$NET.2" >/dev/null
 }
 
-# start_guest MEM MIB LIFETIME_MS: net_busy in SRC; sets GPID.
+# start_guest MEM MIB LIFETIME_MS [WORDS]: net_busy in SRC; sets GPID.
 start_guest() {
 	rm -f "$TMP/src.sock"
 	"$H" run --quiet --netns "$S" --net tap:htap0 --ip "$GUEST/24" --mem "$1" \
-		--api-sock "$TMP/src.sock" "$IMG" "$UDP" "$2" "$3" 2>"$TMP/src.err" &
+		--api-sock "$TMP/src.sock" "$IMG" "$UDP" "$2" "$3" "${4:-1}" 2>"$TMP/src.err" &
 	GPID=$!
 	PIDS+=("$GPID")
 	if wait_for test -S "$TMP/src.sock" && wait_for answers; then return 0; fi
@@ -82,9 +84,9 @@ start_guest() {
 	return 1
 }
 
-# migrate_once MEM MIB: one migration SRC -> DST; appends a result line.
+# migrate_once MEM MIB WORDS: one migration SRC -> DST; appends a result line.
 migrate_once() {
-	start_guest "$1" "$2" 0 || { echo "guest did not start: $(cat "$TMP/src.err")"; return 1; }
+	start_guest "$1" "$2" 0 "$3" || { echo "guest did not start: $(cat "$TMP/src.err")"; return 1; }
 	local base
 	base=$(ip netns exec "$S" "$PROBE" "$GUEST" "$UDP" 300)
 	PORT=$((PORT + 1))
@@ -176,22 +178,23 @@ setup || { echo "cannot build the namespaces (root needed)"; exit 1; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "runs: $RUNS per cell; busy guest rewrites $BUSY MiB; probe: one UDP datagram per ms from the source's namespace"
 echo
-printf '%-5s %-5s %-9s | %10s %12s %10s %12s %7s %5s %5s | %9s | %s\n' guest mem link downtime "probe gap" total "bytes sent" rounds lost fwd "MM/hedge" "probe gap w/o migration"
+printf '%-5s %-5s %-9s | %10s %12s %10s %12s %7s %7s %5s %5s | %9s | %s\n' guest mem link downtime "probe gap" total "bytes sent" rounds deltas lost fwd "MM/hedge" "probe gap w/o migration"
 for link in unlimited 100mbit; do
 	tc -n "$S" qdisc del dev hvs root 2>/dev/null
 	[ "$link" = 100mbit ] && tc -n "$S" qdisc add dev hvs root tbf rate 100mbit burst 32kbit latency 50ms
 	for mem in 64M 512M; do
-		for kind in idle busy; do
-			mib=0
-			[ "$kind" = busy ] && mib=$BUSY
+		for kind in idle busy dense; do
+			mib=0 words=1
+			[ "$kind" = idle ] || mib=$BUSY
+			[ "$kind" = dense ] && words=512
 			: >"$TMP/rows"
-			for ((r = 0; r < RUNS; r++)); do migrate_once "$mem" "$mib"; done
+			for ((r = 0; r < RUNS; r++)); do migrate_once "$mem" "$mib" "$words"; done
 			col() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$TMP/rows" | median; }
 			down=$(col downtime_ms)
 			lost=$(awk '{ s = a = 0; if (match($0, /"sent":[0-9]+/)) s = substr($0, RSTART + 7, RLENGTH - 7);
 				if (match($0, /"answered":[0-9]+/)) a = substr($0, RSTART + 11, RLENGTH - 11); print s - a }' "$TMP/rows" | median)
-			printf '%-5s %-5s %-9s | %7s ms %9s ms %7s ms %12s %7s %5s %5s | %8sx | %s ms\n' "$kind" "$mem" "$link" \
-				"$down" "$(col max_gap_ms)" "$(col total_ms)" "$(col bytes)" "$(col rounds)" "$lost" "$(col frames)" \
+			printf '%-5s %-5s %-9s | %7s ms %9s ms %7s ms %12s %7s %7s %5s %5s | %8sx | %s ms\n' "$kind" "$mem" "$link" \
+				"$down" "$(col max_gap_ms)" "$(col total_ms)" "$(col bytes)" "$(col rounds)" "$(col delta_pages)" "$lost" "$(col frames)" \
 				"$(awk -v d="$down" 'BEGIN { if (d <= 0) print "-"; else if (330 / d >= 10) printf "%.0f", 330 / d; else printf "%.2f", 330 / d }')" \
 				"$(sed -n 's/.*base_gap=\([0-9.]*\).*/\1/p' "$TMP/rows" | median)"
 			cat "$TMP/rows" >>"$TMP/all-rows"

@@ -1,6 +1,6 @@
 /*
  * fuzz_migrate.c - libFuzzer harness for the target side of live migration:
- * the input is the byte stream a source sends (HELLO, PAGES, STATE, then
+ * the input is the byte stream a source sends (HELLO, PAGES, DELTA, STATE, then
  * FRAMES and GO), fed through a socket to migrate_receive and
  * migrate_commit exactly as `hedge run --incoming` reads it.  Whatever the
  * stream, the target must refuse it with an exit status it documents and a

@@ -364,9 +364,10 @@ static void op_migrate(struct control *c, const char *to_text, struct client *cl
 	pthread_mutex_unlock(&c->lock);
 	snprintf(out, outlen,
 	         "{\"ok\":true,\"downtime_ms\":%.3f,\"total_ms\":%.3f,\"bytes\":%llu,"
-	         "\"pages\":%llu,\"rounds\":%u,\"frames\":%u}",
+	         "\"pages\":%llu,\"delta_pages\":%llu,\"rounds\":%u,\"frames\":%u}",
 	         res.downtime_ms, res.total_ms, (unsigned long long)res.bytes,
-	         (unsigned long long)res.pages, res.rounds, res.frames);
+	         (unsigned long long)res.pages, (unsigned long long)res.delta_pages, res.rounds,
+	         res.frames);
 }
 
 static void op_snapshot(struct control *c, const char *path, int stop, char *out, size_t outlen)

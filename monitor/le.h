@@ -9,6 +9,18 @@
 #include <stdint.h>
 #include <string.h>
 
+static inline uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 static inline uint32_t get32(const uint8_t *p)
 {
 	uint32_t v;

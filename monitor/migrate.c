@@ -15,6 +15,7 @@
  *   STATE  the snapshot prefix
  *   FRAMES the network frames that reached the source's TAP while the VM
  *          was paused (mig_frames.h), sent after READY
+ *   DELTA  pages sent before, as the bytes that changed since (mig_delta.h)
  * Target to source, one text line each: "OK" after HELLO, "READY" after
  * STATE once the VM is built, or "ERR reason" at any point, after which it
  * closes.  Source to target after READY: FRAMES, then "GO".  Only then
@@ -56,16 +57,19 @@
 #include "crc32c.h"
 #include "hedge_abi.h"
 #include "le.h"
+#include "mig_delta.h"
 #include "mig_frames.h"
 #include "snapshot.h"
 #include "status.h"
 
 #define MIG_MAGIC     "HEDGEMIG"
-#define MIG_PROTOCOL  3u /* 2: the target confirms GO with RUNNING; 3: FRAMES */
+#define MIG_PROTOCOL  4u /* 2: the target confirms GO with RUNNING; 3: FRAMES; 4: DELTA */
 #define MIG_HELLO     1u
 #define MIG_PAGES     2u
 #define MIG_STATE     3u
 #define MIG_FRAMES    4u
+#define MIG_DELTA     5u
+#define CACHE_MAX     16384u /* pages remembered for deltas: 64 MiB at most */
 #define FRAME_HEADER  16u
 #define HELLO_SIZE    40u
 #define PAGES_HEADER  16u
@@ -229,6 +233,18 @@ struct source {
 	int logging;        /* the memory slot logs dirty pages */
 	uint64_t bytes, pages_sent;
 	uint8_t *frames_buf; /* MIG_FRAMES_BYTES */
+	/*
+	 * The last copy sent of up to cache_slots pages, slot pg % cache_slots,
+	 * which is what the target has: a page sent again goes as a delta
+	 * against it (NULL: no memory for it, pages go whole).
+	 */
+	uint8_t *cache;
+	uint64_t *cache_pg; /* the page each slot holds, or UINT64_MAX */
+	uint64_t cache_slots;
+	uint8_t *delta; /* the DELTA message being filled, MIG_DELTA_BYTES */
+	size_t delta_len;
+	uint32_t delta_count;
+	uint64_t delta_pages;
 	const struct migrate_hooks *hooks;
 	struct migrate_progress progress;
 	uint64_t progress_at; /* when it was last reported */
@@ -271,6 +287,69 @@ static void report(struct source *s, const char *phase)
 	s->hooks->progress(s->hooks->ctx, &s->progress);
 }
 
+/* Remembers the copy of page pg just sent (for deltas later). */
+static void remember(struct source *s, uint64_t pg, const uint8_t *copy)
+{
+	if (!s->cache)
+		return;
+	uint64_t slot = pg % s->cache_slots;
+	s->cache_pg[slot] = pg;
+	memcpy(s->cache + slot * PAGE, copy, PAGE);
+}
+
+static void mark_sent(struct source *s, uint64_t pg, uint32_t crc)
+{
+	s->sent_crc[pg] = crc;
+	s->sent[pg / 64] |= 1ull << (pg % 64);
+	s->pending[pg / 64] &= ~(1ull << (pg % 64));
+}
+
+static int flush_deltas(struct source *s)
+{
+	if (!s->delta_count)
+		return 0;
+	put32(s->delta, s->delta_count);
+	put32(s->delta + 4, 0);
+	if (send_frame(s->fd, MIG_DELTA, s->delta, s->delta_len, NULL, 0, &s->bytes))
+		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
+		               strerror(errno));
+	s->delta_count = 0;
+	s->delta_len = 8;
+	report(s, NULL);
+	return 0;
+}
+
+/*
+ * Sends page pg as a delta against the copy the target has, if it is
+ * remembered and the delta is short: 1 if it went, 0 if it must go whole,
+ * -1 on a broken connection.
+ */
+static int send_delta(struct source *s, uint64_t pg)
+{
+	if (!s->cache || !bit(s->sent, pg) || s->cache_pg[pg % s->cache_slots] != pg)
+		return 0;
+	uint8_t *rec = s->delta + s->delta_len;
+	/* The guest may be writing it: work on one copy, as send_run does. */
+	memcpy(s->copy, s->vm->mem.base + pg * PAGE, PAGE);
+	int n = mig_delta_encode(s->cache + (pg % s->cache_slots) * PAGE, s->copy,
+	                         rec + MIG_DELTA_RECORD);
+	if (n < 0)
+		return 0;
+	uint32_t crc = crc32c(0, s->copy, PAGE);
+	put64(rec, pg * PAGE);
+	put32(rec + 8, crc);
+	put32(rec + 12, (uint32_t)n);
+	s->delta_len += MIG_DELTA_RECORD + (size_t)n;
+	s->delta_count++;
+	mark_sent(s, pg, crc);
+	remember(s, pg, s->copy);
+	s->pages_sent++;
+	s->delta_pages++;
+	if (s->delta_count == MIG_DELTA_RECORDS && flush_deltas(s))
+		return -1;
+	return 1;
+}
+
 static int send_run(struct source *s, uint64_t first, uint64_t n)
 {
 	uint8_t h[PAGES_HEADER];
@@ -285,9 +364,8 @@ static int send_run(struct source *s, uint64_t first, uint64_t n)
 	memcpy(s->copy, s->vm->mem.base + first * PAGE, n * PAGE);
 	const uint8_t *data = s->copy;
 	for (uint64_t i = 0; i < n; i++) {
-		s->sent_crc[first + i] = crc32c(0, data + i * PAGE, PAGE);
-		s->sent[(first + i) / 64] |= 1ull << ((first + i) % 64);
-		s->pending[(first + i) / 64] &= ~(1ull << ((first + i) % 64));
+		mark_sent(s, first + i, crc32c(0, data + i * PAGE, PAGE));
+		remember(s, first + i, data + i * PAGE);
 	}
 	if (send_frame(s->fd, MIG_PAGES, h, sizeof(h), data, n * PAGE, &s->bytes))
 		return set_err(s->err, s->errlen, "the connection to the target broke: %s",
@@ -306,6 +384,12 @@ static int send_pages(struct source *s, int (*need)(struct source *, uint64_t),
 		int want = 0;
 		if (pg < s->pages && (!cand || bit(cand, pg) || bit(s->pending, pg)))
 			want = need(s, pg);
+		if (want) {
+			int sent = send_delta(s, pg);
+			if (sent < 0)
+				return -1;
+			want = !sent;
+		}
 		if (want && run_len && run_start + run_len == pg && run_len < SNAP_EXTENT_PAGES) {
 			run_len++;
 			continue;
@@ -318,7 +402,7 @@ static int send_pages(struct source *s, int (*need)(struct source *, uint64_t),
 			run_len = 1;
 		}
 	}
-	return 0;
+	return flush_deltas(s);
 }
 
 /* First round: every page that may hold data; the target's memory starts zeroed. */
@@ -663,6 +747,7 @@ static int source_run(struct source *s, const char *to, const struct migrate_hoo
 	res->pages = s->pages_sent;
 	res->rounds = rounds;
 	res->frames = frames.count;
+	res->delta_pages = s->delta_pages;
 	return 0;
 }
 
@@ -686,6 +771,18 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	s.sent_crc = calloc(s.pages, sizeof(uint32_t));
 	s.copy = malloc((size_t)SNAP_EXTENT_PAGES * PAGE);
 	s.frames_buf = malloc(MIG_FRAMES_BYTES);
+	/* Without room to remember pages they simply go whole every time. */
+	s.cache_slots = s.pages < CACHE_MAX ? s.pages : CACHE_MAX;
+	s.cache = calloc(s.cache_slots, PAGE); /* untouched slots cost nothing */
+	s.cache_pg = malloc(s.cache_slots * sizeof(uint64_t));
+	s.delta = malloc(MIG_DELTA_BYTES);
+	s.delta_len = 8;
+	if (!s.cache || !s.cache_pg || !s.delta) {
+		free(s.cache);
+		s.cache = NULL;
+	} else {
+		memset(s.cache_pg, 0xff, s.cache_slots * sizeof(uint64_t));
+	}
 	int rc = -1, paused = 0;
 	if (!s.sent || !s.pending || !s.log || !s.sent_crc || !s.copy || !s.frames_buf) {
 		set_err(err, errlen, "out of memory");
@@ -706,6 +803,9 @@ int migrate_out(struct vm *vm, const char *to, const struct migrate_hooks *hooks
 	free(s.sent_crc);
 	free(s.copy);
 	free(s.frames_buf);
+	free(s.cache);
+	free(s.cache_pg);
+	free(s.delta);
 	return rc;
 }
 
@@ -836,6 +936,50 @@ static int recv_pages(int fd, struct vm *vm, const uint8_t h[FRAME_HEADER], uint
 	return 0;
 }
 
+/*
+ * A DELTA message: read whole, checksummed, then each record checked and
+ * applied to its page, which must then have the CRC the source computed:
+ * a delta meant for another copy of the page is caught here.
+ */
+static int recv_delta(int fd, struct vm *vm, const uint8_t h[FRAME_HEADER], uint32_t crc,
+                      uint64_t len, int tmo, uint8_t *buf, char *err, size_t errlen)
+{
+	if (len < 8 || len > MIG_DELTA_BYTES)
+		return bad(err, errlen, "delta message of an impossible size");
+	if (recv_all(fd, buf, len, tmo))
+		return broken(err, errlen);
+	if (crc32c(crc32c(0, h, FRAME_HEADER), buf, len) != crc)
+		return bad(err, errlen, "checksum mismatch in a delta message");
+	uint32_t count = get32(buf);
+	if (count == 0 || count > MIG_DELTA_RECORDS || get32(buf + 4))
+		return bad(err, errlen, "delta message with a bad count");
+	size_t off = 8;
+	for (uint32_t i = 0; i < count; i++) {
+		if (len - off < MIG_DELTA_RECORD)
+			return bad(err, errlen, "delta message ends inside a record");
+		uint64_t gpa = get64(buf + off);
+		uint32_t page_crc = get32(buf + off + 8), n = get32(buf + off + 12);
+		off += MIG_DELTA_RECORD;
+		if (gpa % PAGE || gpa >= vm->mem.size || n > MIG_DELTA_MAX || n > len - off)
+			return bad(err, errlen, "delta outside guest memory or past its message");
+		uint8_t *page = vm->mem.base + gpa;
+		if (mig_delta_apply(page, buf + off, n))
+			return bad(err, errlen, "malformed delta");
+		if (crc32c(0, page, PAGE) != page_crc) {
+			set_err(
+			    err, errlen,
+			    "bad migration stream: the page at 0x%llx differs from the source's "
+			    "after its delta",
+			    (unsigned long long)gpa);
+			return ST_BAD_SNAPSHOT;
+		}
+		off += n;
+	}
+	if (off != len)
+		return bad(err, errlen, "bytes after the last delta");
+	return 0;
+}
+
 static int recv_state(int fd, struct vm *vm, const uint8_t h[FRAME_HEADER], uint32_t crc,
                       uint64_t len, int tmo, struct snap_file *f, char *err, size_t errlen)
 {
@@ -889,21 +1033,36 @@ int migrate_receive(int fd, struct vm *vm, uint64_t want_mem, unsigned timeout_s
 	}
 	if (send_all(fd, "OK\n", 3, 0, IO_TIMEOUT_MS))
 		return broken(err, errlen);
+	uint8_t *delta = NULL; /* a DELTA message, once one comes */
 	for (;;) {
 		uint8_t h[FRAME_HEADER];
 		uint32_t type, crc;
 		uint64_t len;
-		if (recv_header(fd, tmo, &type, &crc, &len, h))
-			return broken(err, errlen);
-		if (type == MIG_PAGES)
+		if (recv_header(fd, tmo, &type, &crc, &len, h)) {
+			rc = broken(err, errlen);
+			break;
+		}
+		if (type == MIG_STATE) {
+			rc = recv_state(fd, vm, h, crc, len, tmo, f, err, errlen);
+			break;
+		}
+		if (type == MIG_PAGES) {
 			rc = recv_pages(fd, vm, h, crc, len, tmo, err, errlen);
-		else if (type == MIG_STATE)
-			return recv_state(fd, vm, h, crc, len, tmo, f, err, errlen);
-		else
+		} else if (type == MIG_DELTA) {
+			if (!delta && !(delta = malloc(MIG_DELTA_BYTES))) {
+				set_err(err, errlen, "out of memory");
+				rc = ST_INTERNAL;
+			} else {
+				rc = recv_delta(fd, vm, h, crc, len, tmo, delta, err, errlen);
+			}
+		} else {
 			rc = bad(err, errlen, "unknown frame type");
+		}
 		if (rc)
-			return rc;
+			break;
 	}
+	free(delta);
+	return rc;
 }
 
 /* The FRAMES message: read whole and checked before anything is delivered. */

@@ -46,12 +46,13 @@ struct migrate_hooks {
 };
 
 struct migrate_result {
-	double downtime_ms; /* from parking the vCPU to the target's READY */
-	double total_ms;    /* from the request to READY */
-	uint64_t bytes;     /* everything sent */
-	uint64_t pages;     /* guest pages sent, counting resends */
-	unsigned rounds;    /* copy rounds, the final stop-and-copy one included */
-	unsigned frames;    /* network frames that arrived while paused, forwarded */
+	double downtime_ms;   /* from parking the vCPU to the target's READY */
+	double total_ms;      /* from the request to READY */
+	uint64_t bytes;       /* everything sent */
+	uint64_t pages;       /* guest pages sent, counting resends */
+	unsigned rounds;      /* copy rounds, the final stop-and-copy one included */
+	unsigned frames;      /* network frames that arrived while paused, forwarded */
+	uint64_t delta_pages; /* pages sent again as their changed bytes only */
 };
 
 /*

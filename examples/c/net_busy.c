@@ -1,13 +1,15 @@
 /*
  * net_busy.c - a guest for the migration benchmark (bench/migrate.sh): it
  * keeps writing memory while answering a UDP probe.
- *   hedge run --net tap:T --ip A.B.C.D/N net_busy.hvt PORT [MIB [LIFETIME_MS]]
+ *   hedge run --net tap:T --ip A.B.C.D/N net_busy.hvt PORT [MIB [LIFETIME_MS [WORDS]]]
  *
  * Every datagram that arrives on PORT is sent back unchanged, so a client can
  * measure how long the guest stops answering.  With MIB > 0 it fills a
- * buffer of MIB MiB and then rewrites one word in each of its pages, sweep
- * after sweep, as fast as it can: every page is dirty again within
- * milliseconds, the worst case for pre-copy.  With MIB 0 it is idle,
+ * buffer of MIB MiB and then rewrites WORDS 8-byte words (default 1, at
+ * most 512: the whole page) in each of its pages, sweep after sweep, as fast
+ * as it can: every page is dirty again within milliseconds, the worst case
+ * for pre-copy - and with one word a page, the best case for sending pages
+ * as deltas, with 512 the worst.  With MIB 0 it is idle,
  * waiting for datagrams.  It exits after LIFETIME_MS of its monotonic clock
  * (default: never), printing how many sweeps it made; a restored snapshot
  * whose clock has passed that exits at once.
@@ -41,8 +43,9 @@ int main(int argc, char **argv)
 	int port = argc > 1 ? atoi(argv[1]) : 0;
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
 	uint64_t lifetime_ms = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
-	if (port <= 0 || port > 65535) {
-		printf("usage: net_busy PORT [MIB [LIFETIME_MS]]\n");
+	size_t words = argc > 4 ? strtoul(argv[4], NULL, 10) : 1;
+	if (port <= 0 || port > 65535 || words < 1 || words > PAGE / 8) {
+		printf("usage: net_busy PORT [MIB [LIFETIME_MS [WORDS (1-512)]]]\n");
 		return 2;
 	}
 	if (hedge_net_init() < 0) {
@@ -81,7 +84,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		for (size_t i = 0; i < CHUNK_PAGES; i++) {
-			buf[next * (PAGE / 8)] += 1;
+			for (size_t w = 0; w < words; w++)
+				buf[next * (PAGE / 8) + w] += 1;
 			if (++next == pages) {
 				next = 0;
 				sweeps++;

@@ -206,6 +206,30 @@ mn_paused_frames_case() {
 	t_end
 }
 
+# A guest rewriting one word in each page of 8 MiB without pause: its pages
+# go again and again, as deltas after the first time, and the target checks
+# every patched page against the CRC the source computed - a migration that
+# succeeds has every delta right.  The guest must answer from the target.
+mn_delta_case() {
+	local src=$MN/b0.sock srcpid
+	t_begin "a guest rewriting its memory migrates with page deltas, each checked by the target"
+	rm -f "$src"
+	timeout -k 5 120 build/hedge run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
+		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_busy.hvt 9000 8 \
+		>"$MN/b0.out" 2>"$MN/b0.out.err" </dev/null &
+	srcpid=$!
+	MN_PIDS+=("$srcpid")
+	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo: $(cat "$MN/b0.out.err")"
+	mn_target "$MN_D" "$MN/b1.sock" "$MN/b1.out" --net tap:htap0
+	mn_migrate "$src" "$srcpid" delta "$MN/b0.out.err"
+	cp "$MN/mig.json" "$T_OUT"
+	grep -q '"delta_pages":[1-9]' "$T_OUT" || t_fail "no page went as a delta"
+	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo from the target"
+	kill -0 "$MN_TPID" 2>/dev/null || t_fail "the target is gone: $(cat "$MN/b1.out.err")"
+	mn_stop
+	t_end
+}
+
 # mn_status_is SOCK STATE: the monitor behind SOCK answers, in time, with STATE.
 mn_status_is() {
 	build/hedge vm status --api-sock "$1" --timeout 1 --json 2>/dev/null | grep -q "\"state\":\"$2\""
@@ -334,6 +358,7 @@ else
 	t_end
 	mn_counter_case 50 2000
 	mn_status_during_case
+	mn_delta_case
 	mn_paused_frames_case release build/hedge
 	mn_paused_frames_case asan build/asan/hedge
 	mn_http_cases release build/hedge

@@ -1,7 +1,8 @@
 /*
  * test_snapshot.c - unit tests of the snapshot file format (snapfile.c), its
- * checksum (crc32c.c), the control socket's JSON (jsonl.c) and the batch of
- * network frames a migration forwards (mig_frames.c).
+ * checksum (crc32c.c), the control socket's JSON (jsonl.c), the batch of
+ * network frames a migration forwards (mig_frames.c) and the page deltas it
+ * sends (mig_delta.c).
  *
  * A snapshot is untrusted input, so beyond the round trip these tests damage
  * one written by the real writer in every way they can think of - every bit
@@ -23,6 +24,7 @@
 #include "crc32c.h"
 #include "hedge_abi.h"
 #include "jsonl.h"
+#include "mig_delta.h"
 #include "mig_frames.h"
 #include "snapfile.h"
 
@@ -823,6 +825,91 @@ static void test_mig_frames(void)
 	CHECK_CONTAINS(why, "1 bytes after the last frame");
 }
 
+/* ---- migration's page deltas ---- */
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+/* Encodes old -> new, applies it to a copy of old: it must give new exactly. */
+static int delta_round_trip(const uint8_t *old, const uint8_t *new_page, int *len)
+{
+	static uint8_t delta[MIG_DELTA_MAX], page[MIG_DELTA_PAGE];
+	*len = mig_delta_encode(old, new_page, delta);
+	if (*len < 0)
+		return 1; /* too long: the page goes whole, nothing to check */
+	memcpy(page, old, sizeof(page));
+	return mig_delta_apply(page, delta, (size_t)*len) == 0 &&
+	       memcmp(page, new_page, sizeof(page)) == 0;
+}
+
+static void test_mig_delta(void)
+{
+	static uint8_t old[MIG_DELTA_PAGE], cur[MIG_DELTA_PAGE];
+	int len;
+	for (size_t i = 0; i < sizeof(old); i++)
+		old[i] = (uint8_t)rng();
+	memcpy(cur, old, sizeof(cur));
+	CHECK(delta_round_trip(old, cur, &len) && len == 0); /* unchanged: empty */
+	cur[0] ^= 1;
+	CHECK(delta_round_trip(old, cur, &len) && len == 5);
+	cur[4095] ^= 1;
+	CHECK(delta_round_trip(old, cur, &len) && len == 10);
+	memcpy(cur, old, sizeof(cur));
+	memset(cur + 1000, 0, 8); /* one word, as net_busy writes */
+	cur[1000] = (uint8_t)~old[1000];
+	CHECK(delta_round_trip(old, cur, &len) && len > 0 && len <= 12);
+	for (size_t i = 0; i < sizeof(cur); i++)
+		cur[i] = (uint8_t)~old[i];
+	CHECK(mig_delta_encode(old, cur, (uint8_t[MIG_DELTA_MAX]){0}) == -1); /* all new */
+
+	/* Random changes of every density, random lengths and places. */
+	for (int round = 0; round < 3000; round++) {
+		memcpy(cur, old, sizeof(cur));
+		int changes = (int)(rng() % 200);
+		for (int c = 0; c < changes; c++) {
+			size_t at = rng() % sizeof(cur), n = 1 + rng() % 16;
+			for (size_t k = at; k < at + n && k < sizeof(cur); k++)
+				cur[k] = (uint8_t)rng();
+		}
+		if (!delta_round_trip(old, cur, &len)) {
+			printf("    round %d: a delta of %d bytes did not give the page back\n",
+			       round, len);
+			CHECK(0);
+			break;
+		}
+	}
+
+	/* Malformed deltas are refused before they write past the page. */
+	uint8_t page[MIG_DELTA_PAGE];
+	memcpy(page, old, sizeof(page));
+	const struct {
+		const char *what;
+		uint8_t bytes[8];
+		size_t len;
+	} bad[] = {
+	    {"header cut short", {0, 0, 1}, 3},
+	    {"empty run", {0, 0, 0, 0}, 4},
+	    {"skip past the page", {0x01, 0x10, 1, 0, 0xaa}, 5},
+	    {"run past the page", {0xff, 0x0f, 2, 0, 0xaa, 0xbb}, 6},
+	    {"run past the delta", {0, 0, 4, 0, 0xaa}, 5},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (mig_delta_apply(page, bad[i].bytes, bad[i].len) != -1) {
+			printf("    accepted: %s\n", bad[i].what);
+			CHECK(0);
+		}
+	}
+	uint8_t last[] = {0xff, 0x0f, 1, 0, 0x5a}; /* the page's very last byte: fine */
+	CHECK(mig_delta_apply(page, last, sizeof(last)) == 0 && page[4095] == 0x5a);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -847,6 +934,8 @@ int main(void)
 	    {"a failed write leaves the old snapshot alone", test_write_failure_keeps_old_file},
 	    {"control JSON: strict parsing and quoting", test_json},
 	    {"migration's network frames: round trip, limits, damage refused", test_mig_frames},
+	    {"migration's page deltas: exact round trips, long ones refused, damage refused",
+	     test_mig_delta},
 	};
 	int status = run_tests(cases, sizeof(cases) / sizeof(cases[0]));
 	char cmd[300];
