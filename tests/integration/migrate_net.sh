@@ -151,6 +151,19 @@ setTimeout(() => { console.log(`got ${got.size} of ${n}`); process.exit(1); }, m
 ' "$MN_GUEST" "$2" </dev/null
 }
 
+# mn_start_busy HEDGE SOCK OUT MIB: net_busy (UDP echo on 9000, rewriting
+# MIB MiB) in the source namespace with the guest's address; waits until it
+# echoes.  MN_BUSY_PID is its pid.
+mn_start_busy() {
+	rm -f "$2"
+	timeout -k 5 120 "$1" run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
+		--mac "$MN_MAC" --api-sock "$2" $MN_EX/net_busy.hvt 9000 "$4" \
+		>"$3" 2>"$3.err" </dev/null &
+	MN_BUSY_PID=$!
+	MN_PIDS+=("$MN_BUSY_PID")
+	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo: $(cat "$3.err")"
+}
+
 # mn_tap_queued NS: frames the kernel has queued to the guest's TAP so far
 # (its qdisc's count; the link's own TX count grows only when they are read).
 mn_tap_queued() {
@@ -169,13 +182,9 @@ mn_paused_frames_case() {
 	local src=$MN/u0.sock srcpid mpid upid pport queued
 	MN_HEDGE=$2
 	t_begin "$1: datagrams that reach the source while its VM is paused are answered from the target"
-	rm -f "$src" "$MN/release" "$MN/release.held"
-	timeout -k 5 120 "$MN_HEDGE" run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
-		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_busy.hvt 9000 0 \
-		>"$MN/u0.out" 2>"$MN/u0.out.err" </dev/null &
-	srcpid=$!
-	MN_PIDS+=("$srcpid")
-	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo: $(cat "$MN/u0.out.err")"
+	rm -f "$MN/release" "$MN/release.held"
+	mn_start_busy "$MN_HEDGE" "$src" "$MN/u0.out" 0
+	srcpid=$MN_BUSY_PID
 	mn_target "$MN_D" "$MN/u1.sock" "$MN/u1.out" --net tap:htap0
 	MN_PORT=$((MN_PORT + 1))
 	pport=$MN_PORT
@@ -213,13 +222,8 @@ mn_paused_frames_case() {
 mn_delta_case() {
 	local src=$MN/b0.sock srcpid
 	t_begin "a guest rewriting its memory migrates with page deltas, each checked by the target"
-	rm -f "$src"
-	timeout -k 5 120 build/hedge run --netns "$MN_S" --net tap:htap0 --ip "$MN_GUEST/24" \
-		--mac "$MN_MAC" --api-sock "$src" $MN_EX/net_busy.hvt 9000 8 \
-		>"$MN/b0.out" 2>"$MN/b0.out.err" </dev/null &
-	srcpid=$!
-	MN_PIDS+=("$srcpid")
-	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo: $(cat "$MN/b0.out.err")"
+	mn_start_busy build/hedge "$src" "$MN/b0.out" 8
+	srcpid=$MN_BUSY_PID
 	mn_target "$MN_D" "$MN/b1.sock" "$MN/b1.out" --net tap:htap0
 	mn_migrate "$src" "$srcpid" delta "$MN/b0.out.err"
 	cp "$MN/mig.json" "$T_OUT"
