@@ -138,11 +138,12 @@ static void print_human(const char *cmd, const struct jsonl_obj *o)
 		       (unsigned long long)field_u64(o, "pages"), field_double(o, "ms"),
 		       field_str(o, "state"));
 	else if (strcmp(cmd, "migrate") == 0)
-		printf("migrated: downtime %.1f ms, total %.1f ms, %.1f MiB in %llu rounds, "
-		       "%llu frames forwarded\n",
+		printf("migrated: downtime %.1f ms, total %.1f ms, %.1f MiB in %llu rounds "
+		       "(%llu pages as deltas), %llu frames forwarded\n",
 		       field_double(o, "downtime_ms"), field_double(o, "total_ms"),
 		       (double)field_u64(o, "bytes") / mib,
 		       (unsigned long long)field_u64(o, "rounds"),
+		       (unsigned long long)field_u64(o, "delta_pages"),
 		       (unsigned long long)field_u64(o, "frames"));
 	else
 		printf("%s\n", field_str(o, "state"));
