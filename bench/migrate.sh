@@ -39,12 +39,7 @@ gcc -O2 -Wall -Wextra -Werror -o "$PROBE" bench/udp_probe.c || exit 1
 
 # cleanup_pids: ends what this script started and still runs.
 cleanup_pids() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
+	stop_pids PIDS
 }
 
 cleanup() {

@@ -165,6 +165,18 @@ netns_bridged_pair() {
 	done
 }
 
+# stop_pids NAME: ends each process whose pid is in the array named NAME
+# (started by the caller, so it can be waited for) and empties the array.
+stop_pids() {
+	local -n pids=$1
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	pids=()
+}
+
 # t_wait CMD...: polls CMD every 10 ms for up to 20 s; fails if it never
 # succeeds.  Background work is waited for this way, never by a guessed sleep.
 t_wait() {

@@ -27,12 +27,7 @@ MN_HEDGE=build/hedge
 mkdir -p "$MN"
 
 mn_stop() {
-	local p
-	for p in "${MN_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	MN_PIDS=()
+	stop_pids MN_PIDS
 }
 
 mn_cleanup() {
