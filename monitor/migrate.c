@@ -1203,5 +1203,5 @@ void migrate_announce(struct net_dev *net)
 	if (!net || !net->ipv4)
 		return;
 	wait_link_running(net->name);
-	net_announce(net, host_monotonic_ns());
+	net_announce(net);
 }

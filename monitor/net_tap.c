@@ -283,13 +283,13 @@ static void send_announcement(struct net_dev *dev)
 
 #define ANNOUNCE_FIRST_NS 50000000ull /* then twice the gap each time */
 
-void net_announce(struct net_dev *dev, uint64_t now_ns)
+void net_announce(struct net_dev *dev)
 {
 	if (!dev->ipv4 || dev->tap_fd < 0)
 		return;
 	send_announcement(dev);
 	dev->announce_left = NET_ANNOUNCE_REPEATS;
-	dev->announce_next_ns = now_ns + ANNOUNCE_FIRST_NS;
+	dev->announce_next_ns = host_monotonic_ns() + ANNOUNCE_FIRST_NS;
 }
 
 uint64_t net_announce_wait_ns(const struct net_dev *dev, uint64_t now_ns)

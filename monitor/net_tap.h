@@ -54,7 +54,7 @@ int net_deliver(struct net_dev *dev, const uint8_t *frame, size_t len, char *err
  * by net_pump (as QEMU does; one lost broadcast must not hide the guest).
  */
 #define NET_ANNOUNCE_REPEATS 3
-void net_announce(struct net_dev *dev, uint64_t now_ns);
+void net_announce(struct net_dev *dev);
 /* Nanoseconds until the next announcement is due, or UINT64_MAX if none is. */
 uint64_t net_announce_wait_ns(const struct net_dev *dev, uint64_t now_ns);
 /* Sends the announcement that has come due, if one has (net_pump does too). */
