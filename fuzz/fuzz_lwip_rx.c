@@ -323,17 +323,6 @@ static void ticks(unsigned n)
 
 /* --- back to the starting state after each input --- */
 
-static bool loopback_pending(void)
-{
-	struct netif *n;
-	NETIF_FOREACH(n)
-	{
-		if (n->loop_first)
-			return true;
-	}
-	return false;
-}
-
 static void abort_all_connections(void)
 {
 	while (tcp_active_pcbs)
@@ -366,7 +355,7 @@ static void reset_stack(void)
 	for (int round = 0;; round++) {
 		abort_all_connections();
 		close_connections();
-		if (!loopback_pending())
+		if (!net_loopback_pending())
 			break;
 		if (round == LOOP_ROUNDS)
 			hedge_abort("loopback traffic does not die down");

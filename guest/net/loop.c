@@ -58,7 +58,7 @@ void hedge_net_set_memory_limit(size_t bytes)
 	net_mem_set_limit(bytes);
 }
 
-static bool loopback_pending(void)
+bool net_loopback_pending(void)
 {
 	struct netif *n;
 	NETIF_FOREACH(n)
@@ -73,7 +73,7 @@ static bool loopback_pending(void)
 static bool service(void)
 {
 	bool progress = netdev_drain_rx() > 0;
-	if (loopback_pending()) {
+	if (net_loopback_pending()) {
 		netif_poll_all();
 		progress = true;
 	}
@@ -93,7 +93,7 @@ void hedge_net_poll(uint64_t timeout_ns)
 	if (timer_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE && (uint64_t)timer_ms * 1000000u < wait_ns)
 		wait_ns = (uint64_t)timer_ms * 1000000u;
 
-	if (progress || wait_ns == 0 || loopback_pending()) {
+	if (progress || wait_ns == 0 || net_loopback_pending()) {
 		if (netdev_tx_pending()) {
 			netdev_kick();
 			service();

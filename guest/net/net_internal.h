@@ -47,6 +47,8 @@ extern struct hedge_net_stats net_stats;
 /* --- loop.c --- */
 /* Initialises lwIP once (loopback works even without a device). */
 void net_core_init(void);
+/* True while frames wait in a netif's loopback queue (netif_poll_all delivers them). */
+bool net_loopback_pending(void);
 
 /* --- socket.c / sock_tcp.c --- */
 /* Runs tcp_output for every socket that queued data since the last flush. */
