@@ -37,15 +37,10 @@ make -s build/hedge "$IMG" build/examples/net_http.hvt || exit 1
 mkdir -p build/bench
 gcc -O2 -Wall -Wextra -Werror -o "$PROBE" bench/udp_probe.c || exit 1
 
-# cleanup_pids: ends what this script started and still runs.
-cleanup_pids() {
-	stop_pids PIDS
-}
-
 cleanup() {
-	cleanup_pids
-	ip netns del "$S" 2>/dev/null
-	ip netns del "$D" 2>/dev/null
+	stop_pids PIDS
+	netns_cleanup "$S"
+	netns_cleanup "$D"
 	rm -rf "$TMP" "$T_TMP"
 }
 trap cleanup EXIT
@@ -89,7 +84,7 @@ migrate_once() {
 		--incoming-timeout 60 2>"$TMP/dst.err" &
 	local tpid=$!
 	PIDS+=("$tpid")
-	wait_for listening "$D" "$PORT" || { echo "target did not listen"; cleanup_pids; return 1; }
+	wait_for listening "$D" "$PORT" || { echo "target did not listen"; stop_pids PIDS; return 1; }
 	ip netns exec "$S" "$PROBE" "$GUEST" "$UDP" >"$TMP/probe" &
 	local ppid=$!
 	PIDS+=("$ppid")
@@ -124,7 +119,7 @@ tcp_once() {
 	PIDS+=("$GPID")
 	if ! wait_log "$TMP/http.out" "listening on" "$GPID" 10; then
 		echo "net_http did not start: $(cat "$TMP/src.err")"
-		cleanup_pids
+		stop_pids PIDS
 		return 1
 	fi
 	keepalive_client "$S" "$GUEST" 8080 "$TMP/moved" 200 >"$TMP/client" 2>&1 &
@@ -132,7 +127,7 @@ tcp_once() {
 	PIDS+=("$cpid")
 	if ! wait_for grep -q ready "$TMP/client"; then
 		echo "no answers: $(cat "$TMP/client")"
-		cleanup_pids
+		stop_pids PIDS
 		return 1
 	fi
 	PORT=$((PORT + 1))
@@ -142,7 +137,7 @@ tcp_once() {
 	PIDS+=("$tpid")
 	if ! wait_for listening "$D" "$PORT"; then
 		echo "target did not listen"
-		cleanup_pids
+		stop_pids PIDS
 		return 1
 	fi
 	res=$("$H" vm migrate --api-sock "$TMP/src.sock" --to "tcp:$NET.2:$PORT" --json --timeout 120)

@@ -26,15 +26,10 @@ MN_PIDS=()
 MN_HEDGE=build/hedge
 mkdir -p "$MN"
 
-mn_stop() {
-	stop_pids MN_PIDS
-}
-
 mn_cleanup() {
-	mn_stop
-	ip netns del "$MN_S" 2>/dev/null
-	ip netns del "$MN_D" 2>/dev/null
-	return 0
+	stop_pids MN_PIDS
+	netns_cleanup "$MN_S"
+	netns_cleanup "$MN_D"
 }
 
 mn_in() {
@@ -205,7 +200,7 @@ mn_paused_frames_case() {
 	[ "$(grep -c '^echo datagram' "$MN/udp.out")" = 5 ] || t_fail "expected 5 echoes"
 	wait "$srcpid" || t_fail "the source did not end after the migration"
 	kill -0 "$MN_TPID" 2>/dev/null || t_fail "the target is gone: $(cat "$MN/u1.out.err")"
-	mn_stop
+	stop_pids MN_PIDS
 	MN_HEDGE=build/hedge
 	t_end
 }
@@ -225,7 +220,7 @@ mn_delta_case() {
 	grep -q '"delta_pages":[1-9]' "$T_OUT" || t_fail "no page went as a delta"
 	t_wait mn_udp "$MN_S" warm >/dev/null || t_fail "the guest does not echo from the target"
 	kill -0 "$MN_TPID" 2>/dev/null || t_fail "the target is gone: $(cat "$MN/b1.out.err")"
-	mn_stop
+	stop_pids MN_PIDS
 	t_end
 }
 
@@ -265,7 +260,7 @@ mn_status_during_case() {
 	wait "$srcpid" || t_fail "the source did not end after the migration"
 	t_wait test -S "$MN/s1.sock" || t_fail "the target never made its socket"
 	t_wait mn_status_is "$MN/s1.sock" running || t_fail "the target does not run the VM"
-	mn_stop
+	stop_pids MN_PIDS
 	t_end
 }
 
@@ -341,7 +336,7 @@ mn_http_cases() {
 	expect_stdout "Hello from a hedge unikernel!"
 	kill -0 "$srcpid" 2>/dev/null || t_fail "the server is gone: $(cat "$MN/h2.out.err")"
 	t_end
-	mn_stop
+	stop_pids MN_PIDS
 	MN_HEDGE=build/hedge
 }
 
